@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Backends: how hypercalls reach the VMM and how events reach the guest.
+ *
+ *   module     xenkvm.ko catches vmcall/vmmcall and delivers event channels
+ *              in-kernel (include/uapi/linux/xenkvm.h)
+ *   kvm        the host kernel's own KVM_XEN (KVM_CAP_XEN_HVM)
+ *   userspace  neither: hypercalls arrive through the hypercall page as a
+ *              port I/O exit; the VMM sets event bits and injects vectors
+ *
+ * The Xen ABI code (xen/) calls these operations and never asks which
+ * backend it runs on.
+ */
+#ifndef XENKVM_VMM_BACKEND_H
+#define XENKVM_VMM_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+struct kvm_run;
+
+/* A hypercall as the guest made it, decoded for the ABI in use. */
+struct xen_hcall {
+	uint64_t nr;
+	uint64_t args[6];
+	bool longmode;
+	int cpl;
+};
+
+struct backend_ops {
+	const char *name;
+	/* After KVM_CREATE_VM and the memslots, before the vCPUs. */
+	int (*init)(struct vm *vm);
+	int (*init_vcpu)(struct vcpu *vcpu);
+	void (*destroy)(struct vm *vm);
+	/* Guest configuration the kernel side must know. */
+	int (*set_long_mode)(struct vm *vm, bool long_mode);
+	int (*set_shared_info)(struct vm *vm, uint64_t gfn);
+	int (*set_vcpu_info)(struct vcpu *vcpu, uint64_t gpa);
+	int (*set_upcall_vector)(struct vcpu *vcpu, uint8_t vector);
+	int (*set_runstate_area)(struct vcpu *vcpu, uint64_t gpa);
+	/* Raise @port on Xen vCPU @vcpu_id now (2-level semantics). */
+	int (*deliver_port)(struct vm *vm, uint32_t port, uint32_t vcpu_id);
+	/*
+	 * Tell the kernel side about a port it may serve in-kernel (IPI,
+	 * VIRQ, loopback, eventfd); may be NULL or return -EOPNOTSUPP.
+	 */
+	int (*bind_port)(struct vm *vm, uint32_t port, uint32_t vcpu_id,
+			 int eventfd);
+	int (*unbind_port)(struct vm *vm, uint32_t port);
+	/*
+	 * Decode a KVM exit into a hypercall; returns true if it was one.
+	 * Then complete_hcall() stores the result before the next KVM_RUN.
+	 */
+	bool (*decode_hcall)(struct vcpu *vcpu, struct xen_hcall *hc);
+	void (*complete_hcall)(struct vcpu *vcpu, const struct xen_hcall *hc,
+			       int64_t ret);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	void *priv;
+};
+
+extern const struct backend_ops backend_module_ops;
+extern const struct backend_ops backend_kvm_ops;
+extern const struct backend_ops backend_userspace_ops;
+
+#endif
