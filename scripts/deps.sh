@@ -6,7 +6,8 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cache=${XENKVM_CACHE:-$top/.cache}
+# Outside the tree: "make clean" (kbuild, M=.) deletes every *.ko below it.
+cache=${XENKVM_CACHE:-/var/cache/xenkvm}
 
 backports_list=/etc/apt/sources.list.d/xenkvm-backports.sources
 
@@ -75,7 +76,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get install -y -qq --no-install-recommends \
-	build-essential bc bison flex libelf-dev libssl-dev pkg-config cpio \
+	build-essential rsync bc bison flex libelf-dev libssl-dev pkg-config cpio \
 	kmod xz-utils zstd python3 perl \
 	"linux-headers-$abi61" "linux-source-6.1" \
 	liburing-dev libfdt-dev libxen-dev busybox-static \

@@ -1,0 +1,210 @@
+#!/bin/bash
+# The nested-KVM testbed.
+#
+#   scripts/testbed.sh --kernel 6.1|6.12 --suite NAME[,NAME...]
+#                      [--timeout SECONDS] [--test-timeout SECONDS]
+#                      [--smp N] [--no-build] [--log FILE]
+#
+# This build host cannot load modules and its KVM cannot run Linux guests,
+# so every kernel test runs in a QEMU TCG VM (L1): Debian's 6.1 kernel (no
+# KVM_XEN: the module's main target) or bookworm-backports' 6.12 (KVM_XEN
+# built in: the in-tree anchor), with kvm-amd on TCG's SVM+NPT. The L1
+# initramfs holds busybox, KVM's modules, xenkvm.ko built for that kernel,
+# the VMM, the selftests and the guest images:
+#
+#   /xenkvm/xenkvm.ko            /xenkvm/bin/xenkvm (static VMM)
+#   /xenkvm/selftests/*          /xenkvm/tests/suites/NAME/*
+#   /xenkvm/guest/vmlinuz-6.1    /xenkvm/guest/initrd-6.1.cpio
+#   /xenkvm/guest/vmlinuz-6.12   /xenkvm/guest/initrd-6.12.cpio
+#
+# The suites run inside L1 (tests/testbed/run-suites) and report KTAP on the
+# serial console, streamed here. The exit status is the suites'; the counts
+# are written to build/testbed/<kernel>/counts ("passed failed skipped").
+# Every layer has a timeout: the whole VM (--timeout, default 1500 s), and
+# each test inside it (--test-timeout, default 600 s).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${XENKVM_CACHE:-/var/cache/xenkvm}
+kernel=6.1
+suites=module
+vm_timeout=1500
+test_timeout=600
+smp=2
+build=1
+log=
+
+usage() {
+	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=$2; shift ;;
+	--suite|--suites) suites=$2; shift ;;
+	--timeout) vm_timeout=$2; shift ;;
+	--test-timeout) test_timeout=$2; shift ;;
+	--smp) smp=$2; shift ;;
+	--no-build) build=0 ;;
+	--log) log=$2; shift ;;
+	-h|--help) usage ;;
+	*) echo "testbed: unknown option '$1'" >&2; usage ;;
+	esac
+	shift
+done
+
+die() { echo "testbed: $*" >&2; exit 1; }
+
+[ -f "$cache/kernels" ] || die "no testbed kernels in $cache: run 'make deps' first"
+abi_of() {
+	case $1 in
+	6.1) sed -n 1p "$cache/kernels" ;;
+	6.12) sed -n 2p "$cache/kernels" ;;
+	*) die "unknown kernel '$1' (6.1 or 6.12)" ;;
+	esac
+}
+abi=$(abi_of "$kernel")
+kroot=$cache/kernel/$abi
+[ -f "$kroot/boot/vmlinuz-$abi" ] || die "kernel $abi is not unpacked: run 'make deps'"
+headers=/usr/src/linux-headers-$abi
+[ -d "$headers" ] || die "no headers for $abi: run 'make deps'"
+
+out=$top/build/testbed/$kernel
+mkdir -p "$out"
+
+# Modules are unpacked from the image .deb and may be xz-compressed.
+find_module() {
+	find "$1/lib/modules" -name "$2.ko" -o -name "$2.ko.xz" -o -name "$2.ko.zst" |
+		head -n1
+}
+
+# Print NAME's dependencies, then NAME: an insmod order.
+module_order() {
+	local root=$1 name=$2 file dep
+	file=$(find_module "$root" "$name")
+	[ -n "$file" ] || die "module $name not found in $root"
+	for dep in $(modinfo -F depends "$file" | tr ',' ' '); do
+		module_order "$root" "$dep"
+	done
+	echo "$name"
+}
+
+copy_modules() {
+	local root=$1 dest=$2 m file
+	shift 2
+	mkdir -p "$dest"
+	for m in "$@"; do
+		module_order "$root" "$m"
+	done | awk '!seen[$0]++' > "$dest/order"
+	while read -r m; do
+		file=$(find_module "$root" "$m")
+		case $file in
+		*.xz) xz -dc "$file" > "$dest/$m.ko" ;;
+		*.zst) zstd -qdc "$file" > "$dest/$m.ko" ;;
+		*) cp "$file" "$dest/$m.ko" ;;
+		esac
+	done < "$dest/order"
+}
+
+build_module() {
+	local src=$out/kmod-src
+	mkdir -p "$src"
+	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
+		"$top/Kbuild" "$top/kmod" "$top/include" "$src/"
+	make -s -C "$headers" M="$src" W=1 modules >&2
+	cp "$src/kmod/xenkvm.ko" "$out/xenkvm.ko"
+}
+
+build_userspace() {
+	if [ -f "$top/vmm/main.c" ]; then
+		make -s -C "$top/vmm" STATIC=-static O="$top/build/vmm-static" >&2
+	fi
+	if [ -f "$top/selftests/Makefile" ]; then
+		make -s -C "$top/selftests" >&2
+	fi
+}
+
+# A guest initramfs: busybox, the guest kernel's Xen front ends, guest/init.
+build_guest_initrd() {
+	local gk=$1 gabi groot dest
+	gabi=$(abi_of "$gk")
+	groot=$cache/kernel/$gabi
+	dest=$top/build/testbed/guest-$gk
+	rm -rf "$dest" && mkdir -p "$dest"/{bin,proc,sys,dev,tmp,etc}
+	cp /bin/busybox "$dest/bin/busybox"
+	copy_modules "$groot" "$dest/modules" xen-blkfront xen-netfront \
+		xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs
+	if [ -x "$top/guest/init" ]; then
+		cp "$top/guest/init" "$dest/init"
+	else
+		cp "$top/tests/testbed/guest-init" "$dest/init"
+	fi
+	if [ -d "$top/build/guest-tools" ]; then
+		cp -r "$top/build/guest-tools/." "$dest/bin/"
+	fi
+	(cd "$dest" && find . | cpio -o -H newc --quiet) > "$top/build/testbed/initrd-$gk.cpio"
+	cp "$groot/boot/vmlinuz-$gabi" "$top/build/testbed/vmlinuz-$gk"
+}
+
+build_l1_initrd() {
+	local root=$out/root
+	rm -rf "$root" && mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,xenkvm/bin,xenkvm/guest,xenkvm/tests}
+	cp /bin/busybox "$root/bin/busybox"
+	copy_modules "$kroot" "$root/modules" kvm-amd
+	cp "$top/tests/testbed/init" "$root/init"
+	cp "$out/xenkvm.ko" "$root/xenkvm/xenkvm.ko"
+	[ -x "$top/build/vmm-static/xenkvm" ] &&
+		cp "$top/build/vmm-static/xenkvm" "$root/xenkvm/bin/xenkvm"
+	if [ -d "$top/build/selftests" ]; then
+		mkdir -p "$root/xenkvm/selftests"
+		find "$top/build/selftests" -maxdepth 1 -type f -perm -u+x \
+			-exec cp {} "$root/xenkvm/selftests/" \;
+	fi
+	cp -r "$top/tests/suites" "$top/tests/testbed" "$root/xenkvm/tests/"
+	cp "$top"/build/testbed/vmlinuz-* "$top"/build/testbed/initrd-*.cpio \
+		"$root/xenkvm/guest/"
+	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initrd.cpio"
+}
+
+if [ "$build" = 1 ]; then
+	echo "testbed: building for L1 $abi" >&2
+	build_module
+	build_userspace
+	build_guest_initrd 6.1
+	build_guest_initrd 6.12
+fi
+build_l1_initrd
+
+qemu=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 missing: run 'make deps'"
+[ -n "$log" ] || log=$out/console.log
+echo "testbed: booting L1 $abi (suites: $suites; VM timeout ${vm_timeout}s)" >&2
+
+set +e
+timeout -k 10 "$vm_timeout" "$qemu" \
+	-accel tcg,thread=multi,tb-size=512 -cpu max -M pc -m 4096 -smp "$smp" \
+	-display none -vga none -nic none -no-reboot -monitor none \
+	-serial stdio -kernel "$kroot/boot/vmlinuz-$abi" -initrd "$out/initrd.cpio" \
+	-append "console=ttyS0 quiet panic=-1 oops=panic xk.suites=$suites xk.timeout=$test_timeout" \
+	< /dev/null 2>&1 | tr -d '\r' | tee "$log"
+qrc=${PIPESTATUS[0]}
+set -e
+
+# Count only L1's top-level KTAP lines (the suites' own output is "# "
+# diagnostics).
+skipped=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" || true)
+passed=$(grep -E '^ok [0-9]+ ' "$log" | grep -vc '# SKIP' || true)
+failed=$(grep -cE '^not ok [0-9]+ ' "$log" || true)
+planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | tail -n1)
+done_line=$(grep -c '^XENKVM-TESTBED-DONE' "$log" || true)
+
+if [ "$done_line" = 0 ]; then
+	echo "not ok - testbed L1 $abi did not finish (qemu status $qrc: timeout, panic or hang)"
+	failed=$((failed + 1))
+elif [ -n "$planned" ] && [ $((passed + failed + skipped)) != "$planned" ]; then
+	echo "not ok - testbed L1 $abi ran $((passed + failed + skipped)) of $planned tests"
+	failed=$((failed + 1))
+fi
+echo "$passed $failed $skipped" > "$out/counts"
+echo "testbed $kernel: $passed passed, $failed failed, $skipped skipped" >&2
+[ "$failed" = 0 ]
