@@ -4,6 +4,7 @@
 #   scripts/testbed.sh --kernel 6.1|6.12 --suite NAME[,NAME...]
 #                      [--timeout SECONDS] [--test-timeout SECONDS]
 #                      [--smp N] [--no-build] [--log FILE]
+#   scripts/testbed.sh --kernel 6.1 --suite demo --interactive [--demo-backend B]
 #
 # This build host cannot load modules and its KVM cannot run Linux guests,
 # so every kernel test runs in a QEMU TCG VM (L1): Debian's 6.1 kernel (no
@@ -33,6 +34,8 @@ test_timeout=600
 smp=2
 build=1
 log=
+interactive=0
+demo_backend=auto
 
 usage() {
 	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -48,6 +51,8 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift ;;
 	--no-build) build=0 ;;
 	--log) log=$2; shift ;;
+	--interactive) interactive=1 ;;
+	--demo-backend) demo_backend=$2; shift ;;
 	-h|--help) usage ;;
 	*) echo "testbed: unknown option '$1'" >&2; usage ;;
 	esac
@@ -180,12 +185,21 @@ qemu=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 missing: run 'm
 [ -n "$log" ] || log=$out/console.log
 echo "testbed: booting L1 $abi (suites: $suites; VM timeout ${vm_timeout}s)" >&2
 
+append="console=ttyS0 quiet panic=-1 oops=panic xk.suites=$suites xk.timeout=$test_timeout xk.backend=$demo_backend"
+if [ "$interactive" = 1 ]; then
+	# The user's terminal is the serial console; Ctrl-a x leaves QEMU.
+	exec "$qemu" -accel tcg,thread=multi,tb-size=512 -cpu max -M pc -m 4096 \
+		-smp "$smp" -display none -vga none -nic none -no-reboot \
+		-serial mon:stdio -kernel "$kroot/boot/vmlinuz-$abi" \
+		-initrd "$out/initrd.cpio" -append "$append"
+fi
+
 set +e
 timeout -k 10 "$vm_timeout" "$qemu" \
 	-accel tcg,thread=multi,tb-size=512 -cpu max -M pc -m 4096 -smp "$smp" \
 	-display none -vga none -nic none -no-reboot -monitor none \
 	-serial stdio -kernel "$kroot/boot/vmlinuz-$abi" -initrd "$out/initrd.cpio" \
-	-append "console=ttyS0 quiet panic=-1 oops=panic xk.suites=$suites xk.timeout=$test_timeout" \
+	-append "$append" \
 	< /dev/null 2>&1 | tr -d '\r' | tee "$log"
 qrc=${PIPESTATUS[0]}
 set -e

@@ -1,0 +1,137 @@
+#!/bin/bash
+# make check: every test xenkvm has, ending with one line
+#   N passed, N failed, N skipped
+# and a non-zero status if anything failed.
+#
+# 1. Host tests: the VMM's unit tests under ASan and UBSan, then the
+#    module's build (no warnings at W=1 against each testbed kernel's
+#    headers) and checkpatch --strict.
+# 2. The testbed (scripts/testbed.sh) on both host kernels, 6.1 and 6.12,
+#    running every suite: module, selftests, then tests/suites/* in order.
+#
+# SUITES=a,b and KERNELS="6.1" narrow a run while developing.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+cache=${XENKVM_CACHE:-/var/cache/xenkvm}
+out=$top/build/check
+mkdir -p "$out"
+
+passed=0
+failed=0
+skipped=0
+failures=()
+
+count_ktap() {
+	local file=$1 label=$2 p f s
+	p=$(grep -E '^ok [0-9]+ ' "$file" | grep -vc '# SKIP')
+	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$file")
+	f=$(grep -cE '^not ok [0-9]+ ' "$file")
+	passed=$((passed + p))
+	skipped=$((skipped + s))
+	failed=$((failed + f))
+	while read -r line; do
+		failures+=("$label: $line")
+	done < <(grep -E '^not ok [0-9]+ ' "$file")
+}
+
+host_test() {
+	local name=$1
+	shift
+	if "$@" > "$out/$name.log" 2>&1; then
+		echo "ok - host:$name"
+		passed=$((passed + 1))
+	else
+		echo "not ok - host:$name"
+		sed 's/^/# /' "$out/$name.log" | tail -n 40
+		failed=$((failed + 1))
+		failures+=("host:$name")
+	fi
+}
+
+# --- 1. host --------------------------------------------------------------
+
+echo "== host unit tests (ASan, UBSan)"
+make -s -C vmm test > "$out/unit.log" 2>&1
+unit_rc=$?
+cat "$out/unit.log"
+count_ktap "$out/unit.log" unit
+if [ $unit_rc != 0 ] && ! grep -qE '^not ok ' "$out/unit.log"; then
+	echo "not ok - host:unit-tests (build or runner failed, status $unit_rc)"
+	failed=$((failed + 1))
+	failures+=("host:unit-tests")
+fi
+
+kmod_w1_clean() {
+	local headers=$1 src=$out/kmod-w1/$(basename "$1")
+	mkdir -p "$src"
+	rsync -a --delete "$top/Kbuild" "$top/kmod" "$top/include" "$src/" || return 1
+	make -C "$headers" M="$src" W=1 modules > "$src/build.log" 2>&1 || {
+		cat "$src/build.log"; return 1; }
+	if grep -E 'warning:|error:' "$src/build.log"; then
+		return 1
+	fi
+}
+
+checkpatch_clean() {
+	local cp files
+	cp=$(ls /usr/src/linux-source-6.1/scripts/checkpatch.pl 2>/dev/null)
+	[ -n "$cp" ] || { echo "checkpatch.pl missing: run make deps"; return 1; }
+	files=$(ls kmod/*.[ch] include/uapi/linux/*.h)
+	perl "$cp" --no-tree --strict --terse --show-types -f $files |
+		grep -E 'ERROR|WARNING|CHECK' && return 1
+	return 0
+}
+
+echo "== host build and style checks"
+if [ -f "$cache/kernels" ]; then
+	for abi in $(cat "$cache/kernels"); do
+		host_test "kmod-W1-$abi" kmod_w1_clean "/usr/src/linux-headers-$abi"
+	done
+else
+	host_test "testbed-kernels-installed" false
+fi
+host_test checkpatch-strict checkpatch_clean
+
+# --- 2. testbed -----------------------------------------------------------
+
+default_suites() {
+	local s
+	echo -n "module,selftests"
+	for s in tests/suites/*/; do
+		s=$(basename "$s")
+		[ "$s" = module ] && continue
+		ls "tests/suites/$s"/* > /dev/null 2>&1 || continue
+		echo -n ",$s"
+	done
+}
+
+suites=${SUITES:-$(default_suites)}
+for k in ${KERNELS:-6.1 6.12}; do
+	echo "== testbed: L1 kernel $k, suites $suites"
+	scripts/testbed.sh --kernel "$k" --suite "$suites" \
+		--log "$out/testbed-$k.log" > "$out/testbed-$k.out" 2>&1
+	rc=$?
+	grep -E '^(ok|not ok) |^XENKVM-TESTBED-DONE|^testbed' "$out/testbed-$k.out"
+	count_ktap "$out/testbed-$k.log" "testbed $k"
+	if ! grep -q '^XENKVM-TESTBED-DONE' "$out/testbed-$k.log"; then
+		echo "not ok - testbed-$k did not finish (see $out/testbed-$k.out)"
+		tail -n 40 "$out/testbed-$k.out" | sed 's/^/# /'
+		failed=$((failed + 1))
+		failures+=("testbed-$k:unfinished")
+	elif [ $rc != 0 ] && ! grep -qE '^not ok ' "$out/testbed-$k.log"; then
+		echo "not ok - testbed-$k failed (status $rc)"
+		tail -n 20 "$out/testbed-$k.out" | sed 's/^/# /'
+		failed=$((failed + 1))
+		failures+=("testbed-$k")
+	fi
+done
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failures:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
