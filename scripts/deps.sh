@@ -79,8 +79,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential rsync bc bison flex libelf-dev libssl-dev pkg-config cpio \
 	kmod xz-utils zstd python3 perl \
 	"linux-headers-$abi61" "linux-source-6.1" \
-	liburing-dev libfdt-dev libxen-dev busybox-static \
-	libclang-rt-14-dev clang-14 >/dev/null
+	liburing-dev libfdt-dev libxen-dev busybox-static >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports \
 	"linux-headers-$abi612" qemu-system-x86 >/dev/null
 
