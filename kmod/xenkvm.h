@@ -35,6 +35,8 @@
 #include <linux/spinlock.h>
 #include <linux/mutex.h>
 #include <linux/hrtimer.h>
+#include <linux/srcu.h>
+#include <linux/xarray.h>
 #include <uapi/linux/xenkvm.h>
 
 #define XK_MAX_VCPUS		128	/* Xen vCPU ids 0..127 */
@@ -55,7 +57,7 @@
  */
 struct xk_gpc {
 	rwlock_t lock;
-	struct mutex refresh_lock;
+	struct mutex refresh_lock;	/* serialises refresh/(de)activate */
 	struct list_head node;		/* on xk_vm.gpc_list */
 	struct xk_vm *xvm;
 	gpa_t gpa;			/* INVALID_GPA when inactive */
@@ -68,6 +70,14 @@ struct xk_gpc {
 	bool valid;
 };
 
+/*
+ * Per-vCPU state, created by the first XENKVM_VCPU_SET_ATTR for a KVM vCPU
+ * and freed only at detach, so a pointer read from xk_vm.vcpus[] or
+ * xk_vm.vcpu_xa stays valid for as long as the xk_vm does. @xen_vcpu_id
+ * and @upcall_vector change under xk_vm.lock and are read with READ_ONCE
+ * from any context. @pending_sel_shadow is only touched with atomic bit
+ * operations (atomic delivery sets, the fallback worker folds).
+ */
 struct xk_vcpu {
 	struct xk_vm *xvm;
 	struct kvm_vcpu *vcpu;
@@ -80,6 +90,41 @@ struct xk_vcpu {
 	struct hrtimer timer;
 	u32 timer_port;
 	u64 timer_expires_ns;
+	/*
+	 * hypercall.c, timer.c, sched.c, runstate.c; locking rules beside
+	 * the code. @hcall_ready: xk_hcall_vcpu_init() ran (release/acquire).
+	 */
+	bool hcall_ready;
+	struct mutex timer_lock;	/* arms/cancels @timer, writes above */
+	bool polling;			/* in SCHEDOP_poll; for poll_notify */
+	bool poll_wake;			/* a port was raised while polling */
+	u32 poll_port;			/* the one port polled, or U32_MAX */
+	raw_spinlock_t rs_lock;		/* runstate state below */
+	gpa_t rs_gpa;			/* INVALID_GPA: no runstate area */
+	gpa_t rs_gpa2;			/* its second page, if it crosses */
+	unsigned long rs_hva[2];	/* userspace addresses of the pages */
+	unsigned int rs_len0;		/* bytes in the first page */
+	u64 rs_generation;		/* memslot generation of rs_hva */
+	bool rs_dirty;			/* guest copy is behind */
+	int rs_state;			/* RUNSTATE_* */
+	u64 rs_entry_time;		/* Xen system time */
+	u64 rs_time[4];
+};
+
+/* How a hypercall the module looked at ends (hypercall.c). */
+enum xk_hc_action {
+	XK_HC_DONE,	/* answered in-kernel: hc->ret to rax, RIP advanced */
+	XK_HC_USER,	/* exit to the VMM, KVM_EXIT_XEN_HCALL */
+	XK_HC_INTR,	/* signal while blocked: RIP unchanged, KVM sees it */
+	XK_HC_HALT,	/* as DONE, then halt the vCPU as hlt does */
+};
+
+struct xk_hcall {
+	u64 nr;
+	u64 args[6];
+	bool longmode;
+	int cpl;
+	long ret;
 };
 
 struct xk_stats_pcpu;
@@ -94,7 +139,7 @@ struct xk_stats_pcpu;
  */
 struct xk_vm {
 	struct kvm *kvm;
-	struct mutex lock;
+	struct mutex lock;		/* configuration ioctls */
 	struct rcu_head rcu;
 	struct hlist_node hnode;	/* in attach.c's kvm -> xk_vm table */
 	struct mmu_notifier mn;
@@ -114,6 +159,33 @@ struct xk_vm {
 	spinlock_t irqfds_lock;
 	void *send_ports;		/* send.c, RCU */
 	bool dead;			/* detaching: refuse new work */
+	/* hypercall.c: handlers in flight pin the VM (see hypercall.c) */
+	bool hcall_ready;
+	atomic_t hcall_users;
+	wait_queue_head_t hcall_wq;
+	atomic_t pollers;		/* vCPUs in SCHEDOP_poll */
+
+	/* attach.c: xk_vcpu by KVM vCPU index (xa_load is RCU-safe). */
+	struct xarray vcpu_xa;
+	/* gpc.c, under gpc_list_lock: invalidations now running; mm gone. */
+	unsigned long mn_active;
+	bool mm_dead;
+	/*
+	 * evtchn.c: events the atomic path could not deliver, in arrival
+	 * order. @defer_lock (IRQ-safe spinlock) guards the ring, its indices
+	 * and @defer_queued (one bit per port: queued and not yet taken by
+	 * the worker). While the ring is not empty every new event is queued
+	 * behind it, so per-port (and per-VM) order is kept; an event for a
+	 * port that is already queued merges with it (the port would be seen
+	 * pending anyway). The ring cannot overflow: at most one entry per
+	 * port plus the one the worker is delivering.
+	 */
+	spinlock_t defer_lock;
+	u32 *defer_ring;		/* port | Xen vCPU id << 16 */
+	unsigned int defer_head, defer_tail;
+	unsigned long *defer_queued;
+	struct delayed_work retry_work;	/* re-runs fallback_work, backoff */
+	unsigned int retry_ms;		/* fallback_work only */
 };
 
 #define xk_stat_inc(xvm, field)	((void)atomic64_inc((atomic64_t *)&(xvm)->stats.field))
@@ -123,6 +195,13 @@ int xk_attach(struct file *filp, struct xenkvm_attach __user *uarg);
 void xk_detach(struct xk_vm *xvm);
 struct xk_vm *xk_vm_lookup(struct kvm *kvm);	/* caller holds rcu_read_lock */
 struct xk_vcpu *xk_vcpu_by_kvm_vcpu(struct xk_vm *xvm, struct kvm_vcpu *vcpu);
+/* XENKVM_{,VCPU_}{SET,GET}_ATTR types attach.c owns; -ENOIOCTLCMD else. */
+int xk_vm_set_attr(struct xk_vm *xvm, const struct xenkvm_attr *attr);
+int xk_vm_get_attr(struct xk_vm *xvm, struct xenkvm_attr *attr);
+int xk_vcpu_set_attr(struct xk_vcpu *xv, const struct xenkvm_vcpu_attr *attr);
+int xk_vcpu_get_attr(struct xk_vcpu *xv, struct xenkvm_vcpu_attr *attr);
+/* Under xvm->lock: the xk_vcpu of KVM vCPU index @idx, created if absent. */
+struct xk_vcpu *xk_vcpu_get(struct xk_vm *xvm, u32 idx);
 
 /* gpc.c */
 void xk_gpc_init(struct xk_gpc *gpc, struct xk_vm *xvm);
@@ -132,6 +211,7 @@ bool xk_gpc_check(struct xk_gpc *gpc);		/* read_lock held */
 int xk_gpc_refresh(struct xk_gpc *gpc);		/* may sleep */
 int xk_mmu_notifier_register(struct xk_vm *xvm);
 void xk_mmu_notifier_unregister(struct xk_vm *xvm);
+bool xk_gfn_in_memslot(struct kvm *kvm, u64 gfn);	/* writable slot */
 
 /* evtchn.c */
 #define XK_DELIVER_ATOMIC	1	/* caller cannot sleep */
@@ -141,14 +221,84 @@ int xk_evtchn_send_ioctl(struct xk_vm *xvm, void __user *uarg);
 void xk_fallback_work(struct work_struct *work);
 bool xk_evtchn_port_pending(struct xk_vm *xvm, u32 port);
 u32 xk_max_ports(struct xk_vm *xvm);
+int xk_evtchn_vm_init(struct xk_vm *xvm);
+void xk_evtchn_vm_stop(struct xk_vm *xvm);	/* after dead: no more work */
+void xk_evtchn_vm_free(struct xk_vm *xvm);
+int xk_get_stats(struct xk_vm *xvm, void __user *uarg);
 
 /* irqfd.c */
 int xk_set_gsi_routing(struct xk_vm *xvm, void __user *uarg);
 int xk_irqfd(struct xk_vm *xvm, void __user *uarg);
 void xk_irqfd_release_all(struct xk_vm *xvm);
+void xk_irqfd_free_routing(struct xk_vm *xvm);
+int xk_irqfd_module_init(void);
+void xk_irqfd_module_exit(void);
 
 /* hypercall.c */
 int xk_hypercall_init(void);
 void xk_hypercall_exit(void);
+/*
+ * attach.c calls xk_hcall_vm_init() at attach, xk_hcall_vcpu_init() when
+ * an xk_vcpu is created, and xk_hcall_vm_teardown() on detach before any
+ * xk_vcpu or the xk_vm is freed (the xk_vm after an RCU grace period).
+ */
+void xk_hcall_vm_init(struct xk_vm *xvm);
+void xk_hcall_vm_teardown(struct xk_vm *xvm);
+void xk_hcall_vcpu_init(struct xk_vcpu *xv);
+void xk_hcall_vcpu_teardown(struct xk_vcpu *xv);
+/* Attribute types owned by hypercall.c: -ENOIOCTLCMD for the others. */
+int xk_hcall_set_attr(struct xk_vm *xvm, const struct xenkvm_attr *attr);
+int xk_hcall_get_attr(struct xk_vm *xvm, struct xenkvm_attr *attr);
+int xk_hcall_vcpu_set_attr(struct xk_vcpu *xv,
+			   const struct xenkvm_vcpu_attr *attr);
+int xk_hcall_vcpu_get_attr(struct xk_vcpu *xv, struct xenkvm_vcpu_attr *attr);
+int xk_read_guest_virt(struct kvm_vcpu *vcpu, u64 gva, void *buf,
+		       unsigned int len);
+gpa_t xk_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva);
+
+/* ksyms.c */
+int xk_ksyms_init(void);
+int xk_get_cpl(struct kvm_vcpu *vcpu);
+
+/* send.c */
+void xk_send_vm_init(struct xk_vm *xvm);
+void xk_send_vm_teardown(struct xk_vm *xvm);
+int xk_send_set_port(struct xk_vm *xvm, const struct xenkvm_attr *attr);
+int xk_send_get_port(struct xk_vm *xvm, struct xenkvm_attr *attr);
+void xk_send_reset(struct xk_vm *xvm);
+enum xk_hc_action xk_send_fast(struct xk_vm *xvm, struct xk_vcpu *xv,
+			       u32 port, struct xk_hcall *hc);
+
+/* timer.c */
+void xk_timer_vcpu_init(struct xk_vcpu *xv);
+void xk_timer_vcpu_teardown(struct xk_vcpu *xv);
+int xk_timer_set_attr(struct xk_vcpu *xv, const struct xenkvm_vcpu_attr *a);
+int xk_timer_get_attr(struct xk_vcpu *xv, struct xenkvm_vcpu_attr *a);
+enum xk_hc_action xk_timer_vcpu_op(struct xk_vm *xvm, struct xk_vcpu *xv,
+				   struct xk_hcall *hc);
+enum xk_hc_action xk_timer_set_timer_op(struct xk_vm *xvm, struct xk_vcpu *xv,
+					struct xk_hcall *hc);
+bool xk_xen_time_now(struct xk_vcpu *xv, u64 *xen_ns, ktime_t *host);
+
+/* sched.c */
+enum xk_hc_action xk_sched_yield(struct xk_vm *xvm, struct xk_vcpu *xv,
+				 struct xk_hcall *hc);
+enum xk_hc_action xk_sched_block(struct xk_vm *xvm, struct xk_vcpu *xv,
+				 struct xk_hcall *hc);
+enum xk_hc_action xk_sched_poll(struct xk_vm *xvm, struct xk_vcpu *xv,
+				struct xk_hcall *hc);
+/* evtchn.c calls this after making @port newly pending (any context). */
+void xk_sched_poll_notify(struct xk_vm *xvm, u32 port);
+
+/* runstate.c */
+int xk_runstate_init(void);
+void xk_runstate_exit(void);
+void xk_runstate_vcpu_init(struct xk_vcpu *xv);
+void xk_runstate_vcpu_teardown(struct xk_vcpu *xv);
+int xk_runstate_set_attr(struct xk_vcpu *xv, const struct xenkvm_vcpu_attr *a);
+int xk_runstate_get_attr(struct xk_vcpu *xv, struct xenkvm_vcpu_attr *a);
+enum xk_hc_action xk_runstate_vcpu_op(struct xk_vm *xvm, struct xk_vcpu *xv,
+				      struct xk_hcall *hc);
+void xk_runstate_sync(struct xk_vcpu *xv);	/* vCPU thread, may sleep */
 
 #endif /* XENKVM_INTERNAL_H */
