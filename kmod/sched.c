@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xenkvm: SCHEDOP_poll, SCHEDOP_yield and SCHEDOP_block in-kernel
+ * (XENKVM_FAST_POLL; when it is off these exit to the VMM).
+ *
+ * SCHEDOP_poll blocks the vCPU thread until one of the listed ports is
+ * pending, the absolute timeout (Xen system time, 0 = none) passes, the
+ * vCPU is kicked (an event or interrupt was injected for it), or a signal
+ * arrives. On a signal the call is not completed: the handler returns to
+ * KVM with RIP still at the vmcall, KVM leaves KVM_RUN with -EINTR and
+ * KVM_EXIT_INTR, and the guest makes the call again when it next runs
+ * (the timeout is absolute, so the restart is exact). Any other wake-up
+ * returns 0, as Xen does when it unblocks a poller for an event; a guest
+ * re-checks its condition anyway.
+ *
+ * The vCPU thread waits on KVM's own vcpu->wait, so every kvm_vcpu_kick()
+ * (interrupt injection, including the upcall vector) wakes it, and drops
+ * kvm->srcu while it sleeps, as kvm_vcpu_block() does. A port raised while
+ * it is masked injects nothing, so whoever raises a port calls
+ * xk_sched_poll_notify(): send.c and timer.c here, and evtchn.c for ports
+ * raised by the VMM or by irqfds.
+ *
+ * Locking. xk_vcpu.polling/poll_port/poll_wake are written by the polling
+ * vCPU thread and read by xk_sched_poll_notify() in any context (atomic
+ * included) without a lock: the poller publishes polling, then a full
+ * barrier, then re-checks the ports; the notifier's caller made the port
+ * pending, then a full barrier, then reads polling. One of the two always
+ * sees the other. xk_vm.pollers counts polling vCPUs so that notify costs
+ * one atomic read when nobody polls.
+ *
+ * SCHEDOP_yield offers the CPU to another vCPU of the VM
+ * (kvm_vcpu_on_spin). SCHEDOP_block completes with 0 and then halts the
+ * vCPU as hlt does (kvm_emulate_halt_noskip): it runs again when an
+ * interrupt, such as the event-channel upcall, can be delivered.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hrtimer.h>
+#include <linux/rcuwait.h>
+#include <linux/sched/signal.h>
+#include <xen/interface/xen.h>
+#include <xen/interface/sched.h>
+
+#include "xenkvm.h"
+
+#define XK_POLL_MAX_PORTS	128	/* Xen's limit */
+#define XK_POLL_ANY		U32_MAX
+
+static bool xk_sched_fast(struct xk_vm *xvm)
+{
+	return READ_ONCE(xvm->fast_paths) & XENKVM_FAST_POLL;
+}
+
+enum xk_hc_action xk_sched_yield(struct xk_vm *xvm, struct xk_vcpu *xv,
+				 struct xk_hcall *hc)
+{
+	if (!xk_sched_fast(xvm))
+		return XK_HC_USER;
+	kvm_vcpu_on_spin(xv->vcpu, true);
+	hc->ret = 0;
+	return XK_HC_DONE;
+}
+
+enum xk_hc_action xk_sched_block(struct xk_vm *xvm, struct xk_vcpu *xv,
+				 struct xk_hcall *hc)
+{
+	if (!xk_sched_fast(xvm))
+		return XK_HC_USER;
+	hc->ret = 0;
+	return XK_HC_HALT;
+}
+
+void xk_sched_poll_notify(struct xk_vm *xvm, u32 port)
+{
+	int i;
+
+	if (!READ_ONCE(xvm->hcall_ready))
+		return;
+	smp_mb();	/* the port's pending bit before polling/pollers */
+	if (!atomic_read(&xvm->pollers))
+		return;
+	for (i = 0; i < XK_MAX_VCPUS; i++) {
+		struct xk_vcpu *xv = READ_ONCE(xvm->vcpus[i]);
+		u32 pp;
+
+		if (!xv || !READ_ONCE(xv->polling))
+			continue;
+		pp = READ_ONCE(xv->poll_port);
+		if (pp != XK_POLL_ANY && pp != port)
+			continue;
+		WRITE_ONCE(xv->poll_wake, true);
+		kvm_vcpu_wake_up(xv->vcpu);
+	}
+}
+
+static bool xk_poll_any_pending(struct xk_vm *xvm, const u32 *ports,
+				unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (xk_evtchn_port_pending(xvm, ports[i]))
+			return true;
+	return false;
+}
+
+/* Why the sleep ended. */
+enum xk_poll_wake {
+	XK_POLL_WOKEN,
+	XK_POLL_TIMEOUT,
+	XK_POLL_SIGNAL,
+};
+
+/* Sleep on vcpu->wait; kvm->srcu dropped meanwhile. */
+static enum xk_poll_wake xk_poll_sleep(struct xk_vm *xvm, struct xk_vcpu *xv,
+				       bool has_timeout, ktime_t deadline)
+{
+	struct kvm_vcpu *vcpu = xv->vcpu;
+	enum xk_poll_wake why = XK_POLL_WOKEN;
+
+	kvm_vcpu_srcu_read_unlock(vcpu);
+	prepare_to_rcuwait(&vcpu->wait);
+	set_current_state(TASK_INTERRUPTIBLE);
+	if (READ_ONCE(xv->poll_wake) || READ_ONCE(xvm->dead) ||
+	    kvm_request_pending(vcpu)) {
+		why = XK_POLL_WOKEN;
+	} else if (signal_pending(current)) {
+		why = XK_POLL_SIGNAL;
+	} else if (has_timeout) {
+		if (!schedule_hrtimeout(&deadline, HRTIMER_MODE_ABS))
+			why = XK_POLL_TIMEOUT;
+	} else {
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	finish_rcuwait(&vcpu->wait);
+	kvm_vcpu_srcu_read_lock(vcpu);
+	if (why == XK_POLL_WOKEN && signal_pending(current) &&
+	    !READ_ONCE(xv->poll_wake))
+		why = XK_POLL_SIGNAL;
+	return why;
+}
+
+enum xk_hc_action xk_sched_poll(struct xk_vm *xvm, struct xk_vcpu *xv,
+				struct xk_hcall *hc)
+{
+	u32 ports[XK_POLL_MAX_PORTS];
+	struct kvm_vcpu *vcpu = xv->vcpu;
+	u64 guest_ports, timeout, now;
+	unsigned int nr, i, max;
+	enum xk_poll_wake why;
+	ktime_t host, deadline = 0;
+	bool pending;
+
+	if (!xk_sched_fast(xvm))
+		return XK_HC_USER;
+
+	/* struct sched_poll: ports, nr_ports, timeout; two layouts. */
+	if (hc->longmode) {
+		struct {
+			u64 ports;
+			u32 nr_ports;
+			u32 pad;
+			u64 timeout;
+		} p64;
+
+		if (xk_read_guest_virt(vcpu, hc->args[1], &p64, sizeof(p64)))
+			goto efault;
+		guest_ports = p64.ports;
+		nr = p64.nr_ports;
+		timeout = p64.timeout;
+	} else {
+		struct {
+			u32 ports;
+			u32 nr_ports;
+			u64 timeout;
+		} __packed p32;
+
+		if (xk_read_guest_virt(vcpu, hc->args[1], &p32, sizeof(p32)))
+			goto efault;
+		guest_ports = p32.ports;
+		nr = p32.nr_ports;
+		timeout = p32.timeout;
+	}
+	if (nr > XK_POLL_MAX_PORTS) {
+		hc->ret = -EINVAL;
+		return XK_HC_DONE;
+	}
+	if (nr && xk_read_guest_virt(vcpu, guest_ports, ports,
+				     nr * sizeof(u32)))
+		goto efault;
+	max = xk_max_ports(xvm);
+	for (i = 0; i < nr; i++) {
+		if (ports[i] >= max) {
+			hc->ret = -EINVAL;
+			return XK_HC_DONE;
+		}
+	}
+	xk_stat_inc(xvm, polls);
+
+	if (timeout) {
+		xk_xen_time_now(xv, &now, &host);
+		if ((s64)(timeout - now) <= 0)
+			goto done;
+		deadline = ktime_add_ns(host, timeout - now);
+	}
+
+	WRITE_ONCE(xv->poll_port, nr == 1 ? ports[0] : XK_POLL_ANY);
+	WRITE_ONCE(xv->poll_wake, false);
+	WRITE_ONCE(xv->polling, true);
+	atomic_inc(&xvm->pollers);
+	smp_mb();	/* polling before the port checks; see notify */
+
+	pending = xk_poll_any_pending(xvm, ports, nr);
+	why = XK_POLL_WOKEN;
+	if (!pending)
+		why = xk_poll_sleep(xvm, xv, timeout != 0, deadline);
+
+	WRITE_ONCE(xv->polling, false);
+	atomic_dec(&xvm->pollers);
+
+	if (why == XK_POLL_SIGNAL)
+		return XK_HC_INTR;
+done:
+	hc->ret = 0;
+	return XK_HC_DONE;
+
+efault:
+	hc->ret = -EFAULT;
+	return XK_HC_DONE;
+}
