@@ -185,20 +185,22 @@ static void test_bad_paths_and_messages(struct ktap *t)
 				      &e.m) && xs_is_error(&e.m, "EINVAL"));
 	KTAP_EXPECT(t, xs_client_call(&e.dom0, XS_SET_TARGET, 0, "1\0002", 4,
 				      &e.m) && xs_is_error(&e.m, "ENOSYS"));
-	/* Oversized: E2BIG, payload skipped, the stream stays in sync. */
+	/* Oversized: E2BIG; input stops until the transport resets. */
 	{
 		struct xsd_sockmsg h = { XS_READ, 4242, 0,
 					 XENSTORE_PAYLOAD_MAX + 1 };
-		static char junk[XENSTORE_PAYLOAD_MAX + 1];
+		static char junk[64];
 
 		memset(junk, 'j', sizeof(junk));
 		KTAP_EXPECT(t, xs_conn_feed(e.dom0.conn, &h, sizeof(h)) ==
 				       sizeof(h));
+		KTAP_EXPECT(t, xs_conn_desynced(e.dom0.conn));
 		KTAP_EXPECT(t, xs_conn_feed(e.dom0.conn, junk, sizeof(junk)) ==
-				       sizeof(junk));
+				       0);
 		KTAP_EXPECT(t, xs_client_pop(&e.dom0, &e.m) &&
 				       e.m.hdr.req_id == 4242 &&
 				       xs_is_error(&e.m, "E2BIG"));
+		xs_conn_reset_input(e.dom0.conn);
 		KTAP_EXPECT(t, read_is(&e, &e.dom0, 0, "/local/domain/7/name",
 				       "vm"));
 	}

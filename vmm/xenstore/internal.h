@@ -7,6 +7,7 @@
 #define XENKVM_VMM_XENSTORE_INTERNAL_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xen/io/xs_wire.h>
@@ -86,12 +87,13 @@ struct xs_conn {
 	struct xs_tx *txs;
 	unsigned int nr_txs;
 
-	/* Input: header, then payload; or skipping an oversized payload. */
+	/* Input: header, then payload. */
 	struct xsd_sockmsg hdr;
 	size_t hdr_have;
 	char payload[XENSTORE_PAYLOAD_MAX + 1];
 	size_t payload_have;
-	uint64_t discard;
+	bool desync;		/* oversized header seen: input stopped */
+	uint64_t requests;	/* processed, for statistics */
 
 	/* Output queue. */
 	struct xs_out *out_head;

@@ -4,9 +4,12 @@
  * byte stream, check their arguments, dispatch to store.c and queue the
  * replies. Transports (ring.c, socket.c) only move bytes.
  *
- * Nothing a client sends can desynchronise the stream: a header with a
- * payload longer than XENSTORE_PAYLOAD_MAX is answered E2BIG and its
- * payload skipped; anything else malformed is answered EINVAL.
+ * A malformed request is answered EINVAL and the stream goes on. A header
+ * claiming a payload longer than XENSTORE_PAYLOAD_MAX is answered E2BIG
+ * and leaves the connection "desynchronised": we cannot know where the
+ * next message starts (skipping up to 4 GiB would wedge the client for
+ * good), so the connection takes no more input until the transport
+ * resets it: the ring drops what is unread, the socket closes.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -464,6 +467,7 @@ static void process_request(struct xs_conn *c)
 	int err;
 
 	c->payload[c->hdr.len] = '\0';
+	c->requests++;
 	err = dispatch(c);
 	if (err)
 		reply_error(c, err);
@@ -476,7 +480,7 @@ static void header_complete(struct xs_conn *c)
 {
 	if (c->hdr.len > XENSTORE_PAYLOAD_MAX) {
 		reply_error(c, E2BIG);
-		c->discard = c->hdr.len;
+		c->desync = true;
 		c->hdr_have = 0;
 		return;
 	}
@@ -492,13 +496,10 @@ size_t xs_conn_feed(struct xs_conn *c, const void *buf, size_t len)
 	const char *in = buf;
 	size_t used = 0;
 
-	while (used < len && !xs_conn_backlogged(c)) {
+	while (used < len && !c->desync && !xs_conn_backlogged(c)) {
 		size_t avail = len - used, k;
 
-		if (c->discard) {
-			k = c->discard < avail ? (size_t)c->discard : avail;
-			c->discard -= k;
-		} else if (c->hdr_have < sizeof(c->hdr)) {
+		if (c->hdr_have < sizeof(c->hdr)) {
 			k = sizeof(c->hdr) - c->hdr_have;
 			k = k < avail ? k : avail;
 			memcpy((char *)&c->hdr + c->hdr_have, in + used, k);
@@ -529,7 +530,12 @@ void xs_conn_reset_input(struct xs_conn *c)
 {
 	c->hdr_have = 0;
 	c->payload_have = 0;
-	c->discard = 0;
+	c->desync = false;
+}
+
+bool xs_conn_desynced(const struct xs_conn *c)
+{
+	return c->desync;
 }
 
 /* ---- lifetime ---- */

@@ -64,17 +64,20 @@ void xs_conn_free(struct xs_conn *c);
 
 /*
  * Feed request bytes from the transport. Returns how many were consumed;
- * less than @len means the connection's output is backlogged (the client
- * is not reading its replies) and the transport must stop reading until
- * output drains. Oversized messages are answered with E2BIG and skipped;
- * malformed ones get EINVAL; neither desynchronises the stream.
+ * less than @len means either the connection's output is backlogged (the
+ * client is not reading its replies: stop reading until output drains)
+ * or it is desynchronised. Malformed requests get EINVAL and the stream
+ * goes on; a header longer than XENSTORE_PAYLOAD_MAX gets E2BIG and
+ * desynchronises the connection: the transport must drop the stream's
+ * unread bytes and call xs_conn_reset_input() (or close).
  */
 size_t xs_conn_feed(struct xs_conn *c, const void *buf, size_t len);
 bool xs_conn_backlogged(const struct xs_conn *c);
+bool xs_conn_desynced(const struct xs_conn *c);
 /* Contiguous pending output; consume what the transport managed to send. */
 size_t xs_conn_peek_output(struct xs_conn *c, const void **buf);
 void xs_conn_consume_output(struct xs_conn *c, size_t n);
-/* Forget a half-received request (the transport was reset). */
+/* Forget a half-received request and any desync (transport reset). */
 void xs_conn_reset_input(struct xs_conn *c);
 
 /*
@@ -146,9 +149,10 @@ void xs_ring_free(struct xs_ring *r);
 void xs_ring_kick(struct xs_ring *r);
 /* Counters for tests and diagnostics. */
 struct xs_ring_stats {
+	uint64_t requests;	/* whole requests parsed and answered */
 	uint64_t requests_bytes;
 	uint64_t reply_bytes;
-	uint64_t ring_resets;	/* garbage indexes seen */
+	uint64_t ring_resets;	/* garbage indexes or oversized requests */
 	uint64_t notifies;
 };
 void xs_ring_get_stats(const struct xs_ring *r, struct xs_ring_stats *st);
