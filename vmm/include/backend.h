@@ -51,6 +51,11 @@ struct backend_ops {
 			 int eventfd);
 	int (*unbind_port)(struct vm *vm, uint32_t port);
 	/*
+	 * VIRQ_TIMER of @vcpu is now bound to @port (0: unbound), for a
+	 * kernel side that runs Xen timers itself; may be NULL.
+	 */
+	int (*set_timer_port)(struct vcpu *vcpu, uint32_t port);
+	/*
 	 * Decode a KVM exit into a hypercall; returns true if it was one.
 	 * Then complete_hcall() stores the result before the next KVM_RUN.
 	 */

@@ -24,6 +24,14 @@ struct event_loop;
 
 #define VM_MAX_VCPUS	64
 #define VM_MAX_MEMSLOTS	32
+#define VM_MAX_E820	32
+
+/* One entry of the guest's memory map (E820 types: 1 RAM, 2 reserved...). */
+struct vm_e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+};
 
 struct mem_region {
 	uint64_t gpa;
@@ -63,6 +71,9 @@ struct vm {
 	struct xen *xen;		/* the Xen ABI state (xen/) */
 	struct backend *backend;	/* module | kvm | userspace */
 	struct event_loop *loop;
+	/* The memory map boot gives the guest; XENMEM_memory_map returns it. */
+	struct vm_e820_entry e820[VM_MAX_E820];
+	unsigned int nr_e820;
 	pthread_mutex_t lock;
 	/* Set once by the first vCPU or device that stops the guest. */
 	volatile int stopping;
