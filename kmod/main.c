@@ -165,6 +165,13 @@ static long xk_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	return xk_vm_ioctl(xvm, cmd, uarg);
 }
 
+/* misc_open() put the miscdevice in private_data: start unattached. */
+static int xk_open(struct inode *inode, struct file *filp)
+{
+	filp->private_data = NULL;
+	return nonseekable_open(inode, filp);
+}
+
 static int xk_release(struct inode *inode, struct file *filp)
 {
 	struct xk_vm *xvm = filp->private_data;
@@ -176,6 +183,7 @@ static int xk_release(struct inode *inode, struct file *filp)
 
 static const struct file_operations xk_fops = {
 	.owner = THIS_MODULE,
+	.open = xk_open,
 	.release = xk_release,
 	.unlocked_ioctl = xk_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
