@@ -41,6 +41,12 @@ struct backend_ops {
 	int (*set_vcpu_info)(struct vcpu *vcpu, uint64_t gpa);
 	int (*set_upcall_vector)(struct vcpu *vcpu, uint8_t vector);
 	int (*set_runstate_area)(struct vcpu *vcpu, uint64_t gpa);
+	/*
+	 * HVM_PARAM_CALLBACK_IRQ of type vector: one vector for every vCPU,
+	 * delivered without a LAPIC EOI (the guest does not ack it). May be
+	 * NULL; then use set_upcall_vector on each vCPU.
+	 */
+	int (*set_callback_vector)(struct vm *vm, uint8_t vector);
 	/* Raise @port on Xen vCPU @vcpu_id now (2-level semantics). */
 	int (*deliver_port)(struct vm *vm, uint32_t port, uint32_t vcpu_id);
 	/*

@@ -21,6 +21,10 @@ struct vcpu;
 struct xen;
 struct backend;
 struct event_loop;
+struct vm_config;
+struct iobus;
+struct devices;
+struct kvm_cpuid2;
 
 #define VM_MAX_VCPUS	64
 #define VM_MAX_MEMSLOTS	32
@@ -47,6 +51,7 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
+	bool started;		/* thread is running (vcpu.c) */
 	struct vcpu_xen *xen;	/* per-vCPU Xen state, owned by xen/ */
 };
 
@@ -74,6 +79,14 @@ struct vm {
 	/* The memory map boot gives the guest; XENMEM_memory_map returns it. */
 	struct vm_e820_entry e820[VM_MAX_E820];
 	unsigned int nr_e820;
+	const struct vm_config *cfg;	/* what the user asked for */
+	struct iobus *iobus;		/* port I/O and MMIO handlers (iobus.c) */
+	struct devices *devices;	/* serial, PCI, platform, PM (devices/) */
+	struct kvm_cpuid2 *cpuid;	/* KVM's supported CPUID, fetched once */
+	uint64_t low_ram_end;		/* RAM [0, low_ram_end) */
+	uint64_t high_ram_size;		/* RAM [4G, 4G + high_ram_size) */
+	int signal_fd;			/* SIGINT/SIGTERM (main.c) */
+	bool interrupted;		/* stopped by one of them */
 	pthread_mutex_t lock;
 	/* Set once by the first vCPU or device that stops the guest. */
 	volatile int stopping;
@@ -91,5 +104,28 @@ int guest_write(struct vm *vm, uint64_t gpa, const void *buf, size_t len);
 
 /* Stop the guest: every vCPU thread returns, the event loop ends. */
 void vm_request_stop(struct vm *vm, enum vm_exit_reason why);
+
+/*
+ * Lifecycle (vm.c): open /dev/kvm, create the VM and its RAM memslots as
+ * @cfg says. vm_destroy() undoes whatever vm_create() managed to do.
+ */
+struct vm *vm_create(const struct vm_config *cfg);
+void vm_destroy(struct vm *vm);
+
+/*
+ * Map host memory at a guest physical range outside RAM (e.g. grant
+ * frames in the platform device's MMIO BAR). Returns the memslot id or
+ * -errno. vm_unmap_overlay() takes it away again.
+ */
+int vm_map_overlay(struct vm *vm, uint64_t gpa, uint64_t size, void *hva);
+int vm_unmap_overlay(struct vm *vm, uint64_t gpa);
+
+/* vCPU threads (vcpu.c). */
+int vcpus_create(struct vm *vm);
+int vcpus_start(struct vm *vm);
+void vcpus_join(struct vm *vm);
+/* Make every vCPU leave KVM_RUN soon (safe from any thread). */
+void vcpus_kick_all(struct vm *vm);
+void vcpus_destroy(struct vm *vm);
 
 #endif

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Picking a backend. `auto` prefers the module (it serves hot hypercalls
+ * and events in-kernel on any host kernel), then the host's own KVM_XEN,
+ * then pure userspace, and says in one line which and why.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "backend.h"
+#include "config.h"
+#include "machine.h"
+#include "vm.h"
+
+#define XENKVM_DEV "/dev/xenkvm"
+
+/* The KVM_XEN features the kvm backend cannot do without. */
+#define KVM_XEN_NEEDED (KVM_XEN_HVM_CONFIG_HYPERCALL_MSR | \
+			KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL | \
+			KVM_XEN_HVM_CONFIG_SHARED_INFO)
+
+bool backend_kvm_xen_usable(const struct vm *vm)
+{
+	int caps = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);
+
+	return caps > 0 && (caps & KVM_XEN_NEEDED) == KVM_XEN_NEEDED;
+}
+
+static const struct backend_ops *pick_auto(const struct vm *vm, const char **why)
+{
+	if (!access(XENKVM_DEV, F_OK)) {
+		*why = XENKVM_DEV " is present";
+		return &backend_module_ops;
+	}
+	if (backend_kvm_xen_usable(vm)) {
+		*why = "no " XENKVM_DEV ", but the host KVM has KVM_CAP_XEN_HVM";
+		return &backend_kvm_ops;
+	}
+	*why = "neither " XENKVM_DEV " nor KVM_CAP_XEN_HVM";
+	return &backend_userspace_ops;
+}
+
+int backend_select(struct vm *vm)
+{
+	const struct backend_ops *ops;
+	const char *why = "asked for with --backend";
+
+	switch (vm->cfg->backend) {
+	case BACKEND_MODULE: ops = &backend_module_ops; break;
+	case BACKEND_KVM: ops = &backend_kvm_ops; break;
+	case BACKEND_USERSPACE: ops = &backend_userspace_ops; break;
+	default: ops = pick_auto(vm, &why); break;
+	}
+	vm->backend = calloc(1, sizeof(*vm->backend));
+	if (!vm->backend)
+		return -ENOMEM;
+	vm->backend->ops = ops;
+	fprintf(stderr, "xenkvm: backend %s (%s)\n", ops->name, why);
+	if (ops->init(vm)) {
+		free(vm->backend);
+		vm->backend = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void backend_release(struct vm *vm)
+{
+	if (!vm->backend)
+		return;
+	if (vm->backend->ops->destroy)
+		vm->backend->ops->destroy(vm);
+	free(vm->backend);
+	vm->backend = NULL;
+}

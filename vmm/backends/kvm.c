@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kvm backend: the host kernel's own Xen support (CONFIG_KVM_XEN).
+ * KVM writes the hypercall page, delivers 2-level events, keeps
+ * vcpu_info's time and the runstate area; every hypercall it does not
+ * answer itself exits as KVM_EXIT_XEN and is completed through
+ * run->xen.u.hcall.result.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <linux/kvm.h>
+
+#include "backend.h"
+#include "config.h"
+#include "machine.h"
+#include "vm.h"
+
+#define EVTCHNSTAT_interdomain	2
+#define EVTCHNSTAT_ipi		5
+
+struct kvm_backend {
+	int caps;		/* KVM_XEN_HVM_CONFIG_* the host offers */
+	int long_mode;		/* -1 until first set */
+};
+
+static struct kvm_backend *priv(const struct vm *vm)
+{
+	return vm->backend->priv;
+}
+
+static int hvm_set(struct vm *vm, struct kvm_xen_hvm_attr *a)
+{
+	return ioctl(vm->vm_fd, KVM_XEN_HVM_SET_ATTR, a) ? -errno : 0;
+}
+
+static int vcpu_set(struct vcpu *vcpu, struct kvm_xen_vcpu_attr *a)
+{
+	return ioctl(vcpu->fd, KVM_XEN_VCPU_SET_ATTR, a) ? -errno : 0;
+}
+
+static int kvm_init(struct vm *vm)
+{
+	struct kvm_backend *kb = calloc(1, sizeof(*kb));
+	struct kvm_xen_hvm_config cfg = { .msr = XEN_HYPERCALL_MSR };
+	struct kvm_xen_hvm_attr ver = { .type = KVM_XEN_ATTR_TYPE_XEN_VERSION };
+
+	if (!kb)
+		return -ENOMEM;
+	vm->backend->priv = kb;
+	kb->long_mode = -1;
+	if (!backend_kvm_xen_usable(vm)) {
+		fprintf(stderr, "xenkvm: the kvm backend needs a host kernel with CONFIG_KVM_XEN "
+			"(KVM_CAP_XEN_HVM); try --backend module with xenkvm.ko loaded\n");
+		return -ENODEV;
+	}
+	kb->caps = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);
+	/* Every hypercall exits to us, except the ones KVM serves in-kernel. */
+	cfg.flags = KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL;
+	if (kb->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND)
+		cfg.flags |= KVM_XEN_HVM_CONFIG_EVTCHN_SEND;
+	if (ioctl(vm->vm_fd, KVM_XEN_HVM_CONFIG, &cfg)) {
+		fprintf(stderr, "xenkvm: KVM_XEN_HVM_CONFIG: %s\n", strerror(errno));
+		return -errno;
+	}
+	ver.u.xen_version = vm->cfg->xen_major << 16 | vm->cfg->xen_minor;
+	if ((kb->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND) && hvm_set(vm, &ver))
+		fprintf(stderr, "xenkvm: KVM_XEN_ATTR_TYPE_XEN_VERSION not accepted\n");
+	return 0;
+}
+
+static int kvm_init_vcpu(struct vcpu *vcpu)
+{
+	struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_VCPU_ID };
+	int ret;
+
+	if (!(priv(vcpu->vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
+		return 0;	/* older KVM: Xen id == KVM index implicitly */
+	a.u.vcpu_id = vcpu->index;
+	ret = vcpu_set(vcpu, &a);
+	if (ret)
+		fprintf(stderr, "xenkvm: KVM_XEN_VCPU_ATTR_TYPE_VCPU_ID: %s\n", strerror(-ret));
+	return ret;
+}
+
+static void kvm_destroy(struct vm *vm)
+{
+	free(vm->backend->priv);
+	vm->backend->priv = NULL;
+}
+
+static int kvm_set_long_mode(struct vm *vm, bool long_mode)
+{
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_LONG_MODE };
+	int ret;
+
+	a.u.long_mode = long_mode;
+	ret = hvm_set(vm, &a);
+	if (!ret)
+		priv(vm)->long_mode = long_mode;
+	return ret;
+}
+
+static int kvm_set_shared_info(struct vm *vm, uint64_t gfn)
+{
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_SHARED_INFO };
+
+	a.u.shared_info.gfn = gfn;
+	return hvm_set(vm, &a);
+}
+
+static int kvm_set_callback_vector(struct vm *vm, uint8_t vector)
+{
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_UPCALL_VECTOR };
+
+	a.u.vector = vector;
+	return hvm_set(vm, &a);
+}
+
+static int kvm_set_vcpu_info(struct vcpu *vcpu, uint64_t gpa)
+{
+	struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO };
+
+	a.u.gpa = gpa;
+	return vcpu_set(vcpu, &a);
+}
+
+static int kvm_set_upcall_vector(struct vcpu *vcpu, uint8_t vector)
+{
+	struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR };
+
+	a.u.vector = vector;
+	return vcpu_set(vcpu, &a);
+}
+
+static int kvm_set_runstate_area(struct vcpu *vcpu, uint64_t gpa)
+{
+	struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR };
+
+	if (!(priv(vcpu->vm)->caps & KVM_XEN_HVM_CONFIG_RUNSTATE))
+		return -EOPNOTSUPP;
+	a.u.gpa = gpa;
+	return vcpu_set(vcpu, &a);
+}
+
+static int kvm_deliver_port(struct vm *vm, uint32_t port, uint32_t vcpu_id)
+{
+	struct kvm_irq_routing_xen_evtchn e = {
+		.port = port,
+		.vcpu = vcpu_id,
+		.priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
+	};
+
+	if (!(priv(vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
+		return -EOPNOTSUPP;
+	return ioctl(vm->vm_fd, KVM_XEN_HVM_EVTCHN_SEND, &e) ? -errno : 0;
+}
+
+static int kvm_bind_port(struct vm *vm, uint32_t port, uint32_t vcpu_id, int eventfd)
+{
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_EVTCHN };
+
+	if (!(priv(vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
+		return -EOPNOTSUPP;
+	a.u.evtchn.send_port = port;
+	if (eventfd >= 0) {
+		a.u.evtchn.type = EVTCHNSTAT_interdomain;
+		a.u.evtchn.deliver.eventfd.port = 0;
+		a.u.evtchn.deliver.eventfd.fd = eventfd;
+	} else {
+		/* A send on this port raises the same port on @vcpu_id (IPI). */
+		a.u.evtchn.type = EVTCHNSTAT_ipi;
+		a.u.evtchn.deliver.port.port = port;
+		a.u.evtchn.deliver.port.vcpu = vcpu_id;
+		a.u.evtchn.deliver.port.priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL;
+	}
+	return hvm_set(vm, &a);
+}
+
+static int kvm_unbind_port(struct vm *vm, uint32_t port)
+{
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_EVTCHN };
+
+	if (!(priv(vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
+		return -EOPNOTSUPP;
+	a.u.evtchn.send_port = port;
+	a.u.evtchn.flags = KVM_XEN_EVTCHN_DEASSIGN;
+	return hvm_set(vm, &a);
+}
+
+static int kvm_set_timer_port(struct vcpu *vcpu, uint32_t port)
+{
+	struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_TIMER };
+
+	/* With the port known, KVM runs the guest's Xen timer in-kernel. */
+	if (!(priv(vcpu->vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
+		return -EOPNOTSUPP;
+	a.u.timer.port = port;
+	a.u.timer.priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL;
+	a.u.timer.expires_ns = 0;
+	return vcpu_set(vcpu, &a);
+}
+
+static bool kvm_decode_hcall(struct vcpu *vcpu, struct xen_hcall *hc)
+{
+	const struct kvm_run *run = vcpu->run;
+
+	if (run->exit_reason != KVM_EXIT_XEN || run->xen.type != KVM_EXIT_XEN_HCALL)
+		return false;
+	hc->nr = run->xen.u.hcall.input;
+	memcpy(hc->args, run->xen.u.hcall.params, sizeof(hc->args));
+	hc->longmode = run->xen.u.hcall.longmode;
+	hc->cpl = (int)run->xen.u.hcall.cpl;
+	/* Like Xen, latch the shared_info layout from the caller's mode. */
+	if (priv(vcpu->vm)->long_mode != (int)hc->longmode)
+		kvm_set_long_mode(vcpu->vm, hc->longmode);
+	return true;
+}
+
+static void kvm_complete_hcall(struct vcpu *vcpu, const struct xen_hcall *hc, int64_t ret)
+{
+	vcpu->run->xen.u.hcall.result = hc->longmode ? (uint64_t)ret : (uint32_t)ret;
+}
+
+const struct backend_ops backend_kvm_ops = {
+	.name = "kvm",
+	.init = kvm_init,
+	.init_vcpu = kvm_init_vcpu,
+	.destroy = kvm_destroy,
+	.set_long_mode = kvm_set_long_mode,
+	.set_shared_info = kvm_set_shared_info,
+	.set_vcpu_info = kvm_set_vcpu_info,
+	.set_upcall_vector = kvm_set_upcall_vector,
+	.set_runstate_area = kvm_set_runstate_area,
+	.set_callback_vector = kvm_set_callback_vector,
+	.deliver_port = kvm_deliver_port,
+	.bind_port = kvm_bind_port,
+	.unbind_port = kvm_unbind_port,
+	.set_timer_port = kvm_set_timer_port,
+	.decode_hcall = kvm_decode_hcall,
+	.complete_hcall = kvm_complete_hcall,
+};

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xenkvm: run an unmodified Xen HVM guest on KVM.
+ *
+ * Exit status (Documentation/xenkvm.1): 0 the guest powered off,
+ * 1 it rebooted, 2 it crashed, 3 the VMM failed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+
+#include "backend.h"
+#include "config.h"
+#include "event_loop.h"
+#include "machine.h"
+#include "vm.h"
+#include "xen.h"
+
+static const char *const reason_names[] = {
+	[VM_EXIT_POWEROFF] = "powered off",
+	[VM_EXIT_REBOOT] = "rebooted",
+	[VM_EXIT_CRASH] = "crashed",
+	[VM_EXIT_ERROR] = "stopped: VMM error",
+	[VM_EXIT_WATCHDOG] = "stopped by its watchdog",
+	[VM_EXIT_SUSPEND] = "suspended",
+};
+
+/* Guest input: whatever arrives on stdin goes to the UART. */
+static void stdin_ready(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint8_t buf[256];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	(void)events;
+	if (n > 0) {
+		serial_receive(vm->devices->serial, buf, (size_t)n);
+		return;
+	}
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	event_loop_del(vm->loop, fd);	/* EOF: no more input */
+}
+
+/* SIGINT/SIGTERM: stop the guest, show where each vCPU was. */
+static void signal_ready(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	fprintf(stderr, "xenkvm: %s, stopping the guest\n", strsignal((int)si.ssi_signo));
+	vm->interrupted = true;
+	vm_request_stop(vm, VM_EXIT_ERROR);
+}
+
+static int watch_signals(struct vm *vm)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	/* Blocked before the vCPU threads exist, so they inherit the mask. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	vm->signal_fd = fd;
+	return event_loop_add(vm->loop, fd, EPOLLIN, signal_ready, vm);
+}
+
+static int setup(struct vm *vm, const struct vm_config *cfg)
+{
+	if (cpuid_init(vm) || backend_select(vm))
+		return -1;
+	vm->loop = event_loop_create(vm);
+	if (!vm->loop || devices_create(vm) || watch_signals(vm))
+		return -1;
+	if (xen_init(vm, cfg->xen_major, cfg->xen_minor)) {
+		fprintf(stderr, "xenkvm: cannot set up the Xen ABI emulation\n");
+		return -1;
+	}
+	if (vcpus_create(vm) || boot_load(vm) || boot_setup_bsp(vm->vcpus[0]))
+		return -1;
+	/* Best effort: stdin may be closed or a file epoll cannot watch. */
+	event_loop_add(vm->loop, STDIN_FILENO, EPOLLIN, stdin_ready, vm);
+	return 0;
+}
+
+static void teardown(struct vm *vm)
+{
+	vcpus_destroy(vm);
+	if (vm->xen)
+		xen_destroy(vm);
+	devices_destroy(vm);
+	event_loop_destroy(vm->loop);
+	vm->loop = NULL;
+	backend_release(vm);
+	vm_destroy(vm);
+}
+
+static enum vm_exit_reason run_once(const struct vm_config *cfg)
+{
+	struct vm *vm = vm_create(cfg);
+	enum vm_exit_reason why;
+
+	if (!vm)
+		return VM_EXIT_ERROR;
+	if (setup(vm, cfg) || vcpus_start(vm)) {
+		vm_request_stop(vm, VM_EXIT_ERROR);
+	} else if (event_loop_run(vm->loop)) {
+		fprintf(stderr, "xenkvm: event loop failed\n");
+		vm_request_stop(vm, VM_EXIT_ERROR);
+	}
+	/* The loop only ends once a stop was requested; make sure of it. */
+	vm_request_stop(vm, VM_EXIT_ERROR);
+	vcpus_join(vm);
+	why = vm->exit_reason;
+	for (unsigned int i = 0; vm->interrupted && i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_dump_regs(vm->vcpus[i]);
+	if (vm->signal_fd > 0)
+		close(vm->signal_fd);
+	teardown(vm);
+	return why;
+}
+
+static bool wants_restart(const struct vm_config *cfg, enum vm_exit_reason why)
+{
+	switch (why) {
+	case VM_EXIT_POWEROFF: return cfg->on_poweroff == ACTION_RESTART;
+	case VM_EXIT_REBOOT: return cfg->on_reboot == ACTION_RESTART;
+	case VM_EXIT_CRASH: return cfg->on_crash == ACTION_RESTART;
+	default: return false;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct vm_config *cfg = malloc(sizeof(*cfg));
+	enum vm_exit_reason why;
+	int ret;
+
+	if (!cfg)
+		return VM_EXIT_ERROR;
+	/* A console reader that goes away must not kill the guest. */
+	signal(SIGPIPE, SIG_IGN);
+	ret = cli_parse(argc, argv, cfg, stderr);
+	if (ret) {
+		free(cfg);
+		return ret > 0 ? 0 : VM_EXIT_ERROR;
+	}
+	if (config_validate(cfg, stderr)) {
+		free(cfg);
+		return VM_EXIT_ERROR;
+	}
+	do {
+		why = run_once(cfg);
+		fprintf(stderr, "xenkvm: guest '%s' %s\n", cfg->name,
+			(unsigned int)why < sizeof(reason_names) / sizeof(reason_names[0]) ?
+			reason_names[why] : "stopped");
+	} while (wants_restart(cfg, why));
+	free(cfg);
+	return (int)why;
+}

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPU threads: one per vCPU, each looping on KVM_RUN and handing exits to
+ * the I/O bus, the MSR trap or the Xen hypercall code. A guest exit that
+ * makes no sense stops the VM with a message; it never stops the host.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "backend.h"
+#include "machine.h"
+#include "vm.h"
+#include "xen.h"
+
+/* The kick signal only interrupts KVM_RUN; its handler has nothing to do. */
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+static int install_kick_handler(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+}
+
+static int setup_lapic_lint(struct vcpu *vcpu)
+{
+	struct kvm_lapic_state lapic;
+	uint32_t lvt0 = 0x700;	/* LINT0: ExtINT, so the PIC reaches the BSP */
+	uint32_t lvt1 = 0x400;	/* LINT1: NMI */
+
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic))
+		return -errno;
+	memcpy(&lapic.regs[0x350], &lvt0, 4);
+	memcpy(&lapic.regs[0x360], &lvt1, 4);
+	return ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) ? -errno : 0;
+}
+
+static struct vcpu *vcpu_create(struct vm *vm, unsigned int index, size_t run_size)
+{
+	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
+
+	if (!vcpu)
+		return NULL;
+	vcpu->vm = vm;
+	vcpu->index = index;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (vcpu->fd < 0) {
+		fprintf(stderr, "xenkvm: KVM_CREATE_VCPU %u: %s\n", index, strerror(errno));
+		free(vcpu);
+		return NULL;
+	}
+	vcpu->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		fprintf(stderr, "xenkvm: mmap of kvm_run: %s\n", strerror(errno));
+		close(vcpu->fd);
+		free(vcpu);
+		return NULL;
+	}
+	return vcpu;
+}
+
+int vcpus_create(struct vm *vm)
+{
+	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	if (run_size < (int)sizeof(struct kvm_run)) {
+		fprintf(stderr, "xenkvm: KVM_GET_VCPU_MMAP_SIZE: %s\n", strerror(errno));
+		return -1;
+	}
+	if (install_kick_handler())
+		return -1;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vcpu_create(vm, i, (size_t)run_size);
+		int ret;
+
+		if (!vcpu)
+			return -1;
+		vm->vcpus[i] = vcpu;
+		ret = cpuid_setup_vcpu(vcpu);
+		if (!ret && i == 0)
+			ret = setup_lapic_lint(vcpu);
+		if (ret) {
+			fprintf(stderr, "xenkvm: vCPU %u setup: %s\n", i, strerror(-ret));
+			return -1;
+		}
+		if (vm->backend->ops->init_vcpu && vm->backend->ops->init_vcpu(vcpu))
+			return -1;
+	}
+	return 0;
+}
+
+void vcpu_dump_regs(struct vcpu *vcpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) || ioctl(vcpu->fd, KVM_GET_SREGS, &s))
+		return;
+	fprintf(stderr,
+		"xenkvm: vCPU %u: rip %016llx rsp %016llx rflags %08llx\n"
+		"xenkvm:   rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+		"xenkvm:   rsi %016llx rdi %016llx cr0 %llx cr3 %llx cr4 %llx efer %llx cs %04x\n",
+		vcpu->index, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx,
+		r.rsi, r.rdi, s.cr0, s.cr3, s.cr4, s.efer, s.cs.selector);
+}
+
+static void handle_pio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
+	for (uint32_t i = 0; i < run->io.count; i++)
+		iobus_access(vcpu->vm, IO_PIO, run->io.port, out,
+			     data + i * run->io.size, run->io.size);
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	unsigned int len = run->mmio.len <= 8 ? run->mmio.len : 8;
+
+	iobus_access(vcpu->vm, IO_MMIO, run->mmio.phys_addr, run->mmio.is_write,
+		     run->mmio.data, len);
+}
+
+static bool handle_hcall(struct vcpu *vcpu)
+{
+	const struct backend_ops *ops = vcpu->vm->backend->ops;
+	struct xen_hcall hc;
+	int64_t ret;
+
+	if (!ops->decode_hcall(vcpu, &hc))
+		return false;
+	ret = xen_hypercall(vcpu, &hc);
+	ops->complete_hcall(vcpu, &hc, ret);
+	return true;
+}
+
+static void handle_system_event(struct vcpu *vcpu)
+{
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_request_stop(vcpu->vm, VM_EXIT_POWEROFF);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_stop(vcpu->vm, VM_EXIT_REBOOT);
+		break;
+	default:
+		vm_request_stop(vcpu->vm, VM_EXIT_CRASH);
+		break;
+	}
+}
+
+/* Returns false when this vCPU must stop running. */
+static bool handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (handle_hcall(vcpu))
+		return true;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_pio(vcpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		if (hcall_msr_exit(vcpu)) {
+			vm_request_stop(vcpu->vm, VM_EXIT_ERROR);
+			return false;
+		}
+		return true;
+	case KVM_EXIT_HLT:
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		/* A triple fault: Linux's last-resort reboot method. */
+		fprintf(stderr, "xenkvm: vCPU %u: triple fault, treating as reboot\n", vcpu->index);
+		vcpu_dump_regs(vcpu);
+		vm_request_stop(vcpu->vm, VM_EXIT_REBOOT);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(vcpu);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		fprintf(stderr, "xenkvm: vCPU %u: KVM internal error, suberror %u\n",
+			vcpu->index, run->internal.suberror);
+		vcpu_dump_regs(vcpu);
+		vm_request_stop(vcpu->vm, VM_EXIT_CRASH);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		fprintf(stderr, "xenkvm: vCPU %u: VM entry failed, reason 0x%llx\n", vcpu->index,
+			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vcpu_dump_regs(vcpu);
+		vm_request_stop(vcpu->vm, VM_EXIT_ERROR);
+		return false;
+	default:
+		fprintf(stderr, "xenkvm: vCPU %u: unexpected exit reason %u\n",
+			vcpu->index, run->exit_reason);
+		vcpu_dump_regs(vcpu);
+		vm_request_stop(vcpu->vm, VM_EXIT_ERROR);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			fprintf(stderr, "xenkvm: vCPU %u: KVM_RUN: %s\n", vcpu->index, strerror(errno));
+			vcpu_dump_regs(vcpu);
+			vm_request_stop(vm, VM_EXIT_ERROR);
+			break;
+		}
+		if (!handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}
+
+int vcpus_start(struct vm *vm)
+{
+	sigset_t set, old;
+	int ret = 0;
+
+	/* Only vCPU threads take the kick signal; they unblock it themselves. */
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+		if (ret) {
+			fprintf(stderr, "xenkvm: cannot start vCPU thread: %s\n", strerror(ret));
+			vm_request_stop(vm, VM_EXIT_ERROR);
+			break;
+		}
+		vcpu->started = true;
+	}
+	return ret ? -1 : 0;
+}
+
+void vcpus_kick_all(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		if (!vcpu || !vcpu->run)
+			continue;
+		/* immediate_exit covers a kick that lands just before KVM_RUN. */
+		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		if (vcpu->started && !pthread_equal(vcpu->thread, pthread_self()))
+			pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	}
+}
+
+void vcpus_join(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		if (vcpu && vcpu->started) {
+			pthread_join(vcpu->thread, NULL);
+			vcpu->started = false;
+		}
+	}
+}
+
+void vcpus_destroy(struct vm *vm)
+{
+	int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	for (unsigned int i = 0; i < VM_MAX_VCPUS; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		if (!vcpu)
+			continue;
+		if (run_size > 0)
+			munmap(vcpu->run, (size_t)run_size);
+		close(vcpu->fd);
+		free(vcpu);
+		vm->vcpus[i] = NULL;
+	}
+}
