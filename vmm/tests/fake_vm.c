@@ -13,6 +13,7 @@
 
 #include "fake_vm.h"
 #include "xen/xen_state.h"
+#include <xen/memory.h>
 
 __attribute__((weak)) void *gpa_to_hva(struct vm *vm, uint64_t gpa,
 				       uint64_t len)
@@ -163,7 +164,14 @@ static int fb_set_timer_port(struct vcpu *vcpu, uint32_t port)
 	return 0;
 }
 
+static int fb_set_callback_vector(struct vm *vm, uint8_t vector)
+{
+	record(vm, FAKE_SET_CALLBACK_VECTOR, vector, 0, 0);
+	return 0;
+}
+
 static const struct backend_ops fake_backend_ops = {
+	.set_callback_vector = fb_set_callback_vector,
 	.name = "fake",
 	.set_long_mode = fb_set_long_mode,
 	.set_shared_info = fb_set_shared_info,
@@ -199,7 +207,7 @@ struct fake_vm *fake_vm_new(unsigned int nr_vcpus, uint64_t ram_size)
 	memset(f->ram, 0, ram_size);
 	f->ram_size = ram_size;
 	f->longmode = true;
-	f->next_alloc = 0x10000;
+	f->next_alloc = 0x100000;	/* low pages are the tests' to place */
 	f->vm.kvm_fd = f->vm.vm_fd = -1;
 	f->vm.mem[0] = (struct mem_region){ .gpa = 0, .size = ram_size,
 					    .hva = f->ram, .slot = 0,
@@ -288,4 +296,56 @@ const struct fake_call *fake_last(struct fake_vm *f, enum fake_op op)
 void fake_clear_calls(struct fake_vm *f)
 {
 	f->nr_calls = 0;
+}
+
+int64_t fake_op(struct fake_vm *f, unsigned int vcpu, uint64_t nr,
+		uint64_t cmd, void *buf, size_t size)
+{
+	uint64_t gpa = fake_alloc(f, size ? size : 1, 8);
+	int64_t r;
+
+	memcpy(f->ram + gpa, buf, size);
+	r = fake_hcall(f, vcpu, nr, cmd, gpa, 0);
+	memcpy(buf, f->ram + gpa, size);
+	return r;
+}
+
+int64_t fake_vcpu_op(struct fake_vm *f, unsigned int vcpu, uint64_t cmd,
+		     uint32_t target, void *buf, size_t size)
+{
+	uint64_t gpa = fake_alloc(f, size ? size : 1, 8);
+	int64_t r;
+
+	memcpy(f->ram + gpa, buf, size);
+	r = fake_hcall(f, vcpu, 24 /* __HYPERVISOR_vcpu_op */, cmd, target, gpa);
+	memcpy(buf, f->ram + gpa, size);
+	return r;
+}
+
+int64_t fake_map_shared_info(struct fake_vm *f, uint64_t gfn)
+{
+	struct xen_add_to_physmap a = {
+		.domid = DOMID_SELF, .space = XENMAPSPACE_shared_info,
+		.idx = 0, .gpfn = gfn,
+	};
+	struct {
+		uint16_t domid, size;
+		uint32_t space, idx, gpfn;
+	} c = { DOMID_SELF, 0, XENMAPSPACE_shared_info, 0, (uint32_t)gfn };
+
+	if (f->longmode)
+		return fake_op(f, 0, __HYPERVISOR_memory_op,
+			       XENMEM_add_to_physmap, &a, sizeof(a));
+	return fake_op(f, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &c,
+		       sizeof(c));
+}
+
+bool fake_test_bit(struct fake_vm *f, uint64_t gpa, unsigned int bit)
+{
+	return f->ram[gpa + bit / 8] & (1u << (bit % 8));
+}
+
+void fake_set_bit(struct fake_vm *f, uint64_t gpa, unsigned int bit)
+{
+	f->ram[gpa + bit / 8] |= 1u << (bit % 8);
 }

@@ -10,6 +10,7 @@
 #define XENKVM_TESTS_FAKE_VM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vm.h"
@@ -28,6 +29,7 @@ enum fake_op {
 	FAKE_BIND_PORT,
 	FAKE_UNBIND_PORT,
 	FAKE_SET_TIMER_PORT,
+	FAKE_SET_CALLBACK_VECTOR,
 };
 
 struct fake_call {
@@ -61,6 +63,20 @@ int64_t fake_hcall(struct fake_vm *f, unsigned int vcpu, uint64_t nr,
 /* Zeroed guest memory for arguments: returns its GPA (== GVA). */
 uint64_t fake_alloc(struct fake_vm *f, uint64_t size, uint64_t align);
 void *fake_ptr(struct fake_vm *f, uint64_t gpa);
+
+/*
+ * Hypercall @nr with (@cmd, pointer to a copy of @buf in guest memory);
+ * the guest's copy is read back into @buf afterwards.
+ */
+int64_t fake_op(struct fake_vm *f, unsigned int vcpu, uint64_t nr,
+		uint64_t cmd, void *buf, size_t size);
+/* VCPUOP @cmd on @target with @buf as above. */
+int64_t fake_vcpu_op(struct fake_vm *f, unsigned int vcpu, uint64_t cmd,
+		     uint32_t target, void *buf, size_t size);
+/* XENMEM_add_to_physmap(XENMAPSPACE_shared_info, 0, @gfn) from vCPU 0. */
+int64_t fake_map_shared_info(struct fake_vm *f, uint64_t gfn);
+bool fake_test_bit(struct fake_vm *f, uint64_t gpa, unsigned int bit);
+void fake_set_bit(struct fake_vm *f, uint64_t gpa, unsigned int bit);
 
 /* Count / find recorded backend calls. */
 unsigned int fake_count(struct fake_vm *f, enum fake_op op);

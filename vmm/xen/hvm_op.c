@@ -72,8 +72,13 @@ static void apply_callback_vector(struct vcpu *caller, uint8_t vector)
 	const struct backend_ops *ops = xen_ops(vm);
 	unsigned int i;
 
+	/* The domain-wide form needs no EOI: the backend's own op if it has one. */
+	if (ops && ops->set_callback_vector) {
+		ops->set_callback_vector(vm, vector);
+		return;
+	}
 	for (i = 0; i < vm->nr_vcpus && i < VM_MAX_VCPUS; i++) {
-		struct vcpu *v = vm->vcpus[i];
+		struct vcpu *v = xen_vcpu_by_id(vm, i);
 
 		if (v && v->xen && !v->xen->upcall_vector && ops &&
 		    ops->set_upcall_vector)

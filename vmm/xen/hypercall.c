@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
+#include "event_loop.h"
 
 /* The grant table family lives in its owner's file, which may be absent. */
 #pragma weak xen_grant_table_op
@@ -95,7 +96,7 @@ int64_t xen_hypercall(struct vcpu *vcpu, const struct xen_hcall *hc)
 	struct xen_hcall h = *hc;
 	unsigned int i;
 
-	if (!vcpu->vm->xen || !vcpu->xen)
+	if (!vcpu->vm->xen || !xen_vcpu_by_id(vcpu->vm, vcpu->index))
 		return -ENOSYS;
 	/* Xen refuses hypercalls from guest user mode with -EPERM. */
 	if (h.cpl != 0)
@@ -112,11 +113,38 @@ int64_t xen_hypercall(struct vcpu *vcpu, const struct xen_hcall *hc)
 
 /* ---- state ----------------------------------------------------------- */
 
+/*
+ * The machine may create its vCPUs after xen_init() and never tell us:
+ * attach a vCPU to its state slot the first time anyone asks for it.
+ */
+static struct vcpu_xen *vcpu_attach(struct xen *x, struct vcpu *vcpu)
+{
+	struct vcpu_xen *vx = &x->vcpu_state[vcpu->index];
+
+	pthread_mutex_lock(&x->vcpu_lock);
+	if (!vcpu->xen) {
+		vx->vcpu = vcpu;
+		if (vx->timer_fd < 0 && xen_timer_vcpu_init(x, vx, vcpu->index))
+			vx = NULL;
+		if (vx)
+			__atomic_store_n(&vcpu->xen, vx, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&x->vcpu_lock);
+	return __atomic_load_n(&vcpu->xen, __ATOMIC_ACQUIRE);
+}
+
 struct vcpu *xen_vcpu_by_id(struct vm *vm, uint32_t vcpu_id)
 {
-	if (vcpu_id >= vm->nr_vcpus || vcpu_id >= VM_MAX_VCPUS)
+	struct vcpu *v;
+
+	if (!vm->xen || vcpu_id >= vm->nr_vcpus || vcpu_id >= VM_MAX_VCPUS)
 		return NULL;
-	return vm->vcpus[vcpu_id];
+	v = vm->vcpus[vcpu_id];
+	if (!v || v->index != vcpu_id)
+		return NULL;
+	if (!__atomic_load_n(&v->xen, __ATOMIC_ACQUIRE) && !vcpu_attach(vm->xen, v))
+		return NULL;
+	return v;
 }
 
 int xen_check_domid(struct xen *x, uint16_t domid)
@@ -140,46 +168,46 @@ uint64_t xen_now_ns(struct xen *x)
 int xen_vcpu_init(struct vcpu *vcpu)
 {
 	struct xen *x = vcpu->vm->xen;
-	struct vcpu_xen *vx;
 
-	if (!x)
+	if (!x || vcpu->index >= VM_MAX_VCPUS)
 		return -EINVAL;
-	if (vcpu->xen)
-		return 0;
-	vx = calloc(1, sizeof(*vx));
-	if (!vx)
-		return -ENOMEM;
-	vx->vcpu = vcpu;
-	vx->up = vcpu->index == 0;
-	vx->vcpu_info_gpa = XEN_INVALID_GPA;
-	vx->runstate_gpa = XEN_INVALID_GPA;
-	vx->timer_fd = -1;
-	if (xen_timer_vcpu_init(x, vx, vcpu->index)) {
-		free(vx);
-		return -errno;
-	}
-	vcpu->xen = vx;
-	return 0;
+	return vcpu_attach(x, vcpu) ? 0 : -errno;
 }
 
+/* The state stays in struct xen: a vCPU re-created later finds it again. */
 void xen_vcpu_destroy(struct vcpu *vcpu)
 {
-	if (!vcpu->xen)
-		return;
-	if (vcpu->vm->xen)
-		xen_timer_vcpu_destroy(vcpu->vm->xen, vcpu->xen);
-	free(vcpu->xen);
-	vcpu->xen = NULL;
+	__atomic_store_n(&vcpu->xen, NULL, __ATOMIC_RELEASE);
 }
 
 static void xen_free(struct xen *x)
 {
+	unsigned int i;
+
+	for (i = 0; i < VM_MAX_VCPUS; i++)
+		xen_timer_vcpu_destroy(x, &x->vcpu_state[i]);
 	if (x->timer_epfd >= 0)
 		close(x->timer_epfd);
 	pthread_cond_destroy(&x->event_cond);
+	pthread_mutex_destroy(&x->vcpu_lock);
 	pthread_mutex_destroy(&x->lock);
 	free(x->ballooned);
 	free(x);
+}
+
+static void vcpu_state_init(struct vcpu_xen *vx, unsigned int index)
+{
+	vx->up = index == 0;	/* the BSP runs from the start */
+	vx->vcpu_info_gpa = XEN_INVALID_GPA;
+	vx->runstate_gpa = XEN_INVALID_GPA;
+	vx->timer_fd = -1;
+}
+
+static void timers_ready(void *opaque, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	xen_timers_run(opaque);
 }
 
 int xen_init(struct vm *vm, unsigned int xen_major, unsigned int xen_minor)
@@ -201,7 +229,10 @@ int xen_init(struct vm *vm, unsigned int xen_major, unsigned int xen_minor)
 	x->translate = xen_translate_kvm;
 	x->ports[0].state = PORT_RESERVED;
 	x->next_backend_port = 1;
+	for (i = 0; i < VM_MAX_VCPUS; i++)
+		vcpu_state_init(&x->vcpu_state[i], i);
 	pthread_mutex_init(&x->lock, NULL);
+	pthread_mutex_init(&x->vcpu_lock, NULL);
 	pthread_cond_init(&x->event_cond, NULL);
 	x->timer_epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (x->timer_epfd < 0 || xen_balloon_init(x)) {
@@ -210,6 +241,9 @@ int xen_init(struct vm *vm, unsigned int xen_major, unsigned int xen_minor)
 		return r;
 	}
 	vm->xen = x;
+	/* Userspace Xen timers fire on the event loop thread. */
+	if (vm->loop)
+		event_loop_add(vm->loop, x->timer_epfd, EPOLLIN, timers_ready, vm);
 	for (i = 0; i < vm->nr_vcpus && i < VM_MAX_VCPUS; i++) {
 		if (!vm->vcpus[i])
 			continue;
@@ -228,6 +262,8 @@ void xen_destroy(struct vm *vm)
 
 	if (!vm->xen)
 		return;
+	if (vm->loop)
+		event_loop_del(vm->loop, vm->xen->timer_epfd);
 	for (i = 0; i < vm->nr_vcpus && i < VM_MAX_VCPUS; i++)
 		if (vm->vcpus[i])
 			xen_vcpu_destroy(vm->vcpus[i]);

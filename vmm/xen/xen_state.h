@@ -118,6 +118,10 @@ struct xen {
 	int console_fd;			/* CONSOLEIO_write goes here */
 	int timer_epfd;			/* all vCPU timerfds */
 	xen_translate_fn translate;
+	/* Per-vCPU state lives here so it outlives the machine's vCPUs;
+	 * vcpu->xen points at its slot once attached (xen_vcpu_by_id). */
+	pthread_mutex_t vcpu_lock;
+	struct vcpu_xen vcpu_state[VM_MAX_VCPUS];
 	struct xen_port ports[XEN_EVTCHN_2L_MAX];
 	uint32_t next_backend_port;
 	uint64_t *ballooned;		/* bitmap of GFNs given back */
@@ -176,6 +180,7 @@ static inline struct xen *vcpu_xen_state(struct vcpu *vcpu)
 int64_t xen_unhandled(struct vcpu *vcpu, uint64_t nr, uint64_t subop);
 /* DOMID_SELF or our own id: 0; another existing domain: -EPERM; else -ESRCH. */
 int xen_check_domid(struct xen *x, uint16_t domid);
+/* The vCPU with Xen id @vcpu_id, its Xen state attached; NULL if none. */
 struct vcpu *xen_vcpu_by_id(struct vm *vm, uint32_t vcpu_id);
 uint64_t xen_now_ns(struct xen *x);
 
