@@ -327,9 +327,15 @@ static int xk_fold_shadow(struct xk_vm *xvm, struct xk_vcpu *xv)
 	return -EAGAIN;
 }
 
+/*
+ * Backoff while a page cannot be resolved: short at first (a page made
+ * read-only or unmapped for a moment), growing to XK_RETRY_MAX_MS for a
+ * mapping that stays broken. Any successful delivery resets it.
+ */
 static void xk_retry_later(struct xk_vm *xvm)
 {
-	xvm->retry_ms = clamp(xvm->retry_ms * 2, 1U, (unsigned int)XK_RETRY_MAX_MS);
+	xvm->retry_ms = min(xvm->retry_ms + xvm->retry_ms / 4 + 1,
+			    (unsigned int)XK_RETRY_MAX_MS);
 	if (!READ_ONCE(xvm->dead))
 		queue_delayed_work(system_unbound_wq, &xvm->retry_work,
 				   msecs_to_jiffies(xvm->retry_ms));
@@ -400,8 +406,10 @@ void xk_fallback_work(struct work_struct *work)
 		spin_lock_irqsave(&xvm->defer_lock, flags);
 		xvm->defer_head++;
 		spin_unlock_irqrestore(&xvm->defer_lock, flags);
-		if (!r)
+		if (!r) {
 			xk_stat_inc(xvm, delivered_deferred);
+			xvm->retry_ms = 0;
+		}
 		/* A port made invalid by a layout change is dropped. */
 		cond_resched();
 	}
