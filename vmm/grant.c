@@ -33,6 +33,8 @@ struct pin {
 
 struct grant_table {
 	pthread_mutex_t lock;	/* size, version, frame GFNs, pins */
+	pthread_mutex_t map_lock;	/* placement by xen/, see grant.h */
+	uint64_t window_gfn;
 	uint16_t domid;		/* the guest's own id */
 	unsigned int version;
 	unsigned int nr_frames;
@@ -81,6 +83,8 @@ struct grant_table *grant_table_new(uint16_t domid, unsigned int max_frames,
 	if (!gt)
 		return NULL;
 	pthread_mutex_init(&gt->lock, NULL);
+	pthread_mutex_init(&gt->map_lock, NULL);
+	gt->window_gfn = GRANT_INVALID_GFN;
 	gt->domid = domid;
 	gt->version = 1;
 	gt->nr_frames = 1;	/* Xen starts every domain with one frame */
@@ -118,6 +122,7 @@ void grant_table_free(struct grant_table *gt)
 	free(gt->status_gfn);
 	free(gt->pins);
 	pthread_mutex_destroy(&gt->lock);
+	pthread_mutex_destroy(&gt->map_lock);
 	free(gt);
 }
 
@@ -299,6 +304,26 @@ int grant_set_frame_gfn(struct grant_table *gt, unsigned int idx,
 	}
 	pthread_mutex_unlock(&gt->lock);
 	return ret;
+}
+
+void grant_map_lock(struct grant_table *gt)
+{
+	pthread_mutex_lock(&gt->map_lock);
+}
+
+void grant_map_unlock(struct grant_table *gt)
+{
+	pthread_mutex_unlock(&gt->map_lock);
+}
+
+uint64_t grant_window_gfn(struct grant_table *gt)
+{
+	return __atomic_load_n(&gt->window_gfn, __ATOMIC_ACQUIRE);
+}
+
+void grant_set_window_gfn(struct grant_table *gt, uint64_t gfn)
+{
+	__atomic_store_n(&gt->window_gfn, gfn, __ATOMIC_RELEASE);
 }
 
 /* ---- backend side ---- */

@@ -75,6 +75,17 @@ uint64_t grant_frame_gfn(struct grant_table *gt, unsigned int idx,
 int grant_set_frame_gfn(struct grant_table *gt, unsigned int idx,
 			bool status, uint64_t gfn, uint64_t *old);
 
+/*
+ * Bookkeeping for whoever maps the frames into the guest (xen/): one
+ * overlay of all shared frames at @gfn - idx when the guest lays them out
+ * contiguously (as Linux does), so growing the table needs no memslots.
+ * map_lock serialises placement; never held by grant.c itself.
+ */
+void grant_map_lock(struct grant_table *gt);
+void grant_map_unlock(struct grant_table *gt);
+uint64_t grant_window_gfn(struct grant_table *gt);
+void grant_set_window_gfn(struct grant_table *gt, uint64_t gfn);
+
 /* ---- backend side ---- */
 
 /*
@@ -105,5 +116,7 @@ int grant_copy_to(struct grant_table *gt, uint16_t domid, uint32_t ref,
  */
 struct vm;
 struct grant_table *vm_grant_table(struct vm *vm);
+/* For vm_destroy(): after the vCPUs and backends are gone. */
+void vm_grant_table_free(struct vm *vm);
 
 #endif

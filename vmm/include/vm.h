@@ -19,6 +19,7 @@
 struct vm;
 struct vcpu;
 struct xen;
+struct grant_table;
 struct backend;
 struct event_loop;
 struct vm_config;
@@ -74,6 +75,7 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	struct xen *xen;		/* the Xen ABI state (xen/) */
+	struct grant_table *gnttab;	/* grant.c; made on first use */
 	struct backend *backend;	/* module | kvm | userspace */
 	struct event_loop *loop;
 	/* The memory map boot gives the guest; XENMEM_memory_map returns it. */
