@@ -454,12 +454,12 @@ int xk_evtchn_send_ioctl(struct xk_vm *xvm, void __user *uarg)
 	if (s.flags || s.priority != XENKVM_EVTCHN_PRIORITY_2LEVEL ||
 	    memchr_inv(s.pad, 0, sizeof(s.pad)))
 		return -EINVAL;
+	if (!READ_ONCE(xvm->shared_info.active))
+		return -ENOENT;
 	if (!s.port || s.port >= xk_max_ports(xvm))
 		return -EINVAL;
 	if (!xk_xen_vcpu(xvm, s.vcpu))
 		return -EINVAL;
-	if (!READ_ONCE(xvm->shared_info.active))
-		return -ENOENT;
 	return xk_evtchn_set_pending(xvm, s.port, s.vcpu, 0);
 }
 
