@@ -48,8 +48,8 @@ void xen_set_long_mode(struct vm *vm, bool long_mode);
 
 /*
  * Xen system time (what vcpu_info.time and the timer hypercalls count)
- * is CLOCK_BOOTTIME + @offset_ns; the machine sets the offset from
- * KVM_GET_CLOCK so that it matches the guest's pvclock.
+ * is CLOCK_BOOTTIME + @offset_ns. xen_init() takes the offset from
+ * KVM_GET_CLOCK (the guest's kvmclock); call this only to override it.
  */
 void xen_set_system_time_offset(struct vm *vm, int64_t offset_ns);
 

@@ -304,9 +304,11 @@ int64_t fake_op(struct fake_vm *f, unsigned int vcpu, uint64_t nr,
 	uint64_t gpa = fake_alloc(f, size ? size : 1, 8);
 	int64_t r;
 
-	memcpy(f->ram + gpa, buf, size);
+	if (size)
+		memcpy(f->ram + gpa, buf, size);
 	r = fake_hcall(f, vcpu, nr, cmd, gpa, 0);
-	memcpy(buf, f->ram + gpa, size);
+	if (size)
+		memcpy(buf, f->ram + gpa, size);
 	return r;
 }
 
@@ -316,9 +318,11 @@ int64_t fake_vcpu_op(struct fake_vm *f, unsigned int vcpu, uint64_t cmd,
 	uint64_t gpa = fake_alloc(f, size ? size : 1, 8);
 	int64_t r;
 
-	memcpy(f->ram + gpa, buf, size);
+	if (size)
+		memcpy(f->ram + gpa, buf, size);
 	r = fake_hcall(f, vcpu, 24 /* __HYPERVISOR_vcpu_op */, cmd, target, gpa);
-	memcpy(buf, f->ram + gpa, size);
+	if (size)
+		memcpy(buf, f->ram + gpa, size);
 	return r;
 }
 

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
 
 #include "event_loop.h"
 
@@ -203,6 +205,23 @@ static void vcpu_state_init(struct vcpu_xen *vx, unsigned int index)
 	vx->timer_fd = -1;
 }
 
+/*
+ * Xen system time is the guest's kvmclock (what the kernel side puts in
+ * vcpu_info.time): KVM counts it as CLOCK_BOOTTIME plus a per-VM offset,
+ * which one KVM_GET_CLOCK reveals. Without a VM (tests) the offset is 0.
+ */
+static int64_t kvmclock_offset(struct vm *vm)
+{
+	struct kvm_clock_data data = { 0 };
+	struct timespec ts;
+
+	if (vm->vm_fd < 0 || ioctl(vm->vm_fd, KVM_GET_CLOCK, &data))
+		return 0;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)data.clock -
+	       ((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+}
+
 static void timers_ready(void *opaque, int fd, uint32_t events)
 {
 	(void)fd;
@@ -225,6 +244,7 @@ int xen_init(struct vm *vm, unsigned int xen_major, unsigned int xen_minor)
 	x->long_mode = true;	/* Xen's default until the guest says */
 	x->shared_info_gfn = XEN_INVALID_GFN;
 	x->shutdown_code = ~0u;
+	x->time_offset_ns = kvmclock_offset(vm);
 	x->console_fd = STDOUT_FILENO;
 	x->translate = xen_translate_kvm;
 	x->ports[0].state = PORT_RESERVED;
