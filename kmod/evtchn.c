@@ -227,6 +227,9 @@ static void xk_defer_locked(struct xk_vm *xvm, u32 port, u32 id)
 {
 	if (__test_and_set_bit(port, xvm->defer_queued))
 		return;
+	/* Cannot happen (see xk_vm); never overwrite a queued event. */
+	if (WARN_ON_ONCE(xvm->defer_tail - xvm->defer_head >= XK_DEFER_RING))
+		return;
 	xvm->defer_ring[xvm->defer_tail % XK_DEFER_RING] = port | id << 16;
 	xvm->defer_tail++;
 }
@@ -396,10 +399,12 @@ void xk_fallback_work(struct work_struct *work)
 			}
 		}
 		if (r && r != -EINVAL) {
-			/* Keep the head; mark it queued again. */
-			spin_lock_irqsave(&xvm->defer_lock, flags);
-			__set_bit(port, xvm->defer_queued);
-			spin_unlock_irqrestore(&xvm->defer_lock, flags);
+			/*
+			 * Keep the head and retry it later. Its queued bit
+			 * stays clear: a new event for the port gets its own
+			 * entry, so a port never has more than this head and
+			 * one queued entry, and the ring cannot overflow.
+			 */
 			xk_retry_later(xvm);
 			return;
 		}
@@ -410,7 +415,11 @@ void xk_fallback_work(struct work_struct *work)
 			xk_stat_inc(xvm, delivered_deferred);
 			xvm->retry_ms = 0;
 		}
-		/* A port made invalid by a layout change is dropped. */
+		/*
+		 * -EINVAL: the port is out of range after a layout change, or
+		 * shared_info was cleared: the event is dropped, as Xen could
+		 * not deliver it either.
+		 */
 		cond_resched();
 	}
 

@@ -177,8 +177,8 @@ struct xk_vm {
 	 * the worker). While the ring is not empty every new event is queued
 	 * behind it, so per-port (and per-VM) order is kept; an event for a
 	 * port that is already queued merges with it (the port would be seen
-	 * pending anyway). The ring cannot overflow: at most one entry per
-	 * port plus the one the worker is delivering.
+	 * pending anyway). The ring cannot overflow: per port at most one
+	 * entry with its bit set, plus the head the worker is delivering.
 	 */
 	spinlock_t defer_lock;
 	u32 *defer_ring;		/* port | Xen vCPU id << 16 */
