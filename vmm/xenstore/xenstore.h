@@ -168,4 +168,21 @@ int xs_socket_fd(const struct xs_socket *sk);
 /* Serve whatever is ready without blocking; returns -errno on failure. */
 int xs_socket_dispatch(struct xs_socket *sk);
 
+/*
+ * service.c: the store wired into the machine. Zeroes guest page
+ * @store_gfn and serves the guest's ring there, allocates the store event
+ * channel, publishes HVM_PARAM_STORE_PFN/EVTCHN, introduces the guest
+ * (xen_domid(vm)) with the standard tree from @info, and, when
+ * @socket_path is given, opens the host socket. Everything is served on
+ * vm->loop; use xs_service_store() for the host API only before the loop
+ * runs or from the loop thread. NULL with errno set on failure.
+ */
+struct vm;
+struct xs_service;
+struct xs_service *xs_service_start(struct vm *vm, uint64_t store_gfn,
+				    const char *socket_path,
+				    const struct xs_domain_info *info);
+struct xs_store *xs_service_store(struct xs_service *svc);
+void xs_service_stop(struct xs_service *svc);
+
 #endif
