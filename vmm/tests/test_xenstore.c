@@ -322,10 +322,10 @@ static void test_standard_tree(struct ktap *t)
 	KTAP_EXPECT(t, xs_is_error(op1(&e, &e.dom0, XS_RESUME, 0, "8"),
 				   "ENOENT"));
 	/* Host API sees the same tree. */
-	KTAP_EXPECT(t, !xs_read(e.s, "/local/domain/7/name", &v, NULL) &&
+	KTAP_EXPECT(t, !xenstore_read(e.s, "/local/domain/7/name", &v, NULL) &&
 			       v && !strcmp(v, "vm"));
 	free(v);
-	KTAP_EXPECT(t, xs_read(e.s, "/nope", &v, NULL) == -ENOENT);
+	KTAP_EXPECT(t, xenstore_read(e.s, "/nope", &v, NULL) == -ENOENT);
 	env_fini(&e);
 	ktap_case_end(t, "standard domain tree and domain ops");
 }
@@ -668,7 +668,7 @@ static void test_devices_and_host_watch(struct ktap *t)
 	struct xs_msg *m;
 
 	env_init(&e);
-	KTAP_EXPECT(t, !xs_watch_host(e.s, "/local/domain/7/device/vbd/51712",
+	KTAP_EXPECT(t, !xenstore_watch(e.s, "/local/domain/7/device/vbd/51712",
 				      host_cb, &seen));
 	KTAP_EXPECT(t, seen.calls == 1);
 	KTAP_EXPECT(t, !xs_device_add(e.s, GUEST, 0, "vbd", 51712, fe_kv,
@@ -695,13 +695,13 @@ static void test_devices_and_host_watch(struct ktap *t)
 				       "/local/domain/7/device/vbd/51712/ring-ref"));
 	m = op1(&e, &e.guest, XS_GET_PERMS, 0, "device/vbd/51712");
 	KTAP_EXPECT(t, m->hdr.len == 6 && !memcmp(m->body, "n7\0r0\0", 6));
-	KTAP_EXPECT(t, !xs_unwatch_host(e.s, "/local/domain/7/device/vbd/51712",
+	KTAP_EXPECT(t, !xenstore_unwatch(e.s, "/local/domain/7/device/vbd/51712",
 					host_cb, &seen));
 	KTAP_EXPECT(t, !xs_device_remove(e.s, GUEST, 0, "vbd", 51712));
 	KTAP_EXPECT(t, seen.calls == 1);
-	KTAP_EXPECT(t, !xs_exists(e.s, "/local/domain/7/device/vbd/51712"));
+	KTAP_EXPECT(t, !xenstore_exists(e.s, "/local/domain/7/device/vbd/51712"));
 	KTAP_EXPECT(t, !xs_domain_release(e.s, GUEST));
-	KTAP_EXPECT(t, !xs_exists(e.s, "/local/domain/7"));
+	KTAP_EXPECT(t, !xenstore_exists(e.s, "/local/domain/7"));
 	env_fini(&e);
 	ktap_case_end(t, "device nodes and host watches");
 }

@@ -255,7 +255,7 @@ static void test_big_reply_and_events(struct ktap *t)
 	rig_init(&r, 100);
 	memset(val, 'z', sizeof(val) - 1);
 	val[sizeof(val) - 1] = '\0';
-	xs_write(r.s, "/local/domain/3/data/big", val);
+	xenstore_write(r.s, "/local/domain/3/data/big", val);
 	/* 4 KiB reply through a 1 KiB ring. */
 	KTAP_EXPECT(t, guest_request(&r, XS_READ, 5, "data/big",
 				     sizeof("data/big")));
@@ -274,7 +274,7 @@ static void test_big_reply_and_events(struct ktap *t)
 				       m.hdr.type == XS_WATCH_EVENT);
 	}
 	before = r.notified;
-	xs_write(r.s, "/local/domain/3/device/vif", "");
+	xenstore_write(r.s, "/local/domain/3/device/vif", "");
 	KTAP_EXPECT(t, r.notified > before);
 	KTAP_EXPECT(t, guest_read_msg(&r, &m) && m.hdr.type == XS_WATCH_EVENT &&
 			       !strcmp(m.body, "device/vif"));
@@ -490,8 +490,8 @@ static void test_fuzz_privileged(struct ktap *t)
 			xs_conn_consume_output(c, n);
 	}
 	/* Still sane afterwards. */
-	KTAP_EXPECT(t, !xs_write(s, "/after", "ok"));
-	KTAP_EXPECT(t, xs_exists(s, "/local/domain/0/name"));
+	KTAP_EXPECT(t, !xenstore_write(s, "/after", "ok"));
+	KTAP_EXPECT(t, xenstore_exists(s, "/local/domain/0/name"));
 	printf("# privileged fuzz: %lu messages, %lu resets\n", i, resets);
 	xs_conn_free(c);
 	xs_store_free(s);

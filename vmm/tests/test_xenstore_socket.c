@@ -129,7 +129,7 @@ static void test_dom0_over_socket(struct ktap *t)
 	memcpy(buf + n, "renamed", 7);
 	KTAP_EXPECT(t, send_req(fd, XS_WRITE, 2, buf, n + 7) &&
 			       recv_msg(&v, fd, &m) && xs_is_ok(&m, XS_WRITE));
-	KTAP_EXPECT(t, !xs_read(v.s, "/local/domain/5/name", &val, NULL) &&
+	KTAP_EXPECT(t, !xenstore_read(v.s, "/local/domain/5/name", &val, NULL) &&
 			       !strcmp(val, "renamed"));
 	free(val);
 	/* A relative path from dom0 is relative to /local/domain/0. */
@@ -170,13 +170,13 @@ static void test_watch_over_socket(struct ktap *t)
 			       !strcmp(m.body, "/local/domain/5/device/vif") &&
 			       !strcmp(m.body + strlen(m.body) + 1, "devtok"));
 	/* ... and by the machine through the host API. */
-	xs_write(v.s, "/local/domain/5/device/vif/0", "x");
+	xenstore_write(v.s, "/local/domain/5/device/vif/0", "x");
 	KTAP_EXPECT(t, recv_msg(&v, a, &m) && m.hdr.type == XS_WATCH_EVENT &&
 			       !strcmp(m.body, "/local/domain/5/device/vif/0"));
 	/* A closed client's watches go away with it. */
 	close(a);
 	xs_socket_dispatch(v.sk);
-	xs_write(v.s, "/local/domain/5/device/vif/1", "x");
+	xenstore_write(v.s, "/local/domain/5/device/vif/1", "x");
 	xs_socket_dispatch(v.sk);
 	close(b);
 	srv_fini(&v);

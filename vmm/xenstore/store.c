@@ -1445,10 +1445,10 @@ struct xs_store *xs_store_new(void)
 	s->host = xs_conn_new(s, 0, true, &host_conn_ops, NULL);
 	if (!s->host)
 		goto fail;
-	if (xs_mkdir(s, "/local/domain/0/backend") ||
-	    xs_write(s, "/local/domain/0/name", "Domain-0") ||
-	    xs_write(s, "/local/domain/0/domid", "0") ||
-	    xs_mkdir(s, "/tool"))
+	if (xenstore_mkdir(s, "/local/domain/0/backend") ||
+	    xenstore_write(s, "/local/domain/0/name", "Domain-0") ||
+	    xenstore_write(s, "/local/domain/0/domid", "0") ||
+	    xenstore_mkdir(s, "/tool"))
 		goto fail;
 	return s;
 fail:
@@ -1494,7 +1494,7 @@ static int host_done(struct xs_store *s, int err)
 	return err;
 }
 
-int xs_write_bytes(struct xs_store *s, const char *path, const void *value,
+int xenstore_write_bytes(struct xs_store *s, const char *path, const void *value,
 		   size_t len)
 {
 	struct xs_caller c = host_caller(s);
@@ -1502,12 +1502,12 @@ int xs_write_bytes(struct xs_store *s, const char *path, const void *value,
 	return host_done(s, store_write(s, &c, path, value, len));
 }
 
-int xs_write(struct xs_store *s, const char *path, const char *value)
+int xenstore_write(struct xs_store *s, const char *path, const char *value)
 {
-	return xs_write_bytes(s, path, value, strlen(value));
+	return xenstore_write_bytes(s, path, value, strlen(value));
 }
 
-int xs_read(struct xs_store *s, const char *path, char **value, size_t *len)
+int xenstore_read(struct xs_store *s, const char *path, char **value, size_t *len)
 {
 	struct xs_caller c = host_caller(s);
 	struct xs_buf b = { 0 };
@@ -1525,26 +1525,26 @@ int xs_read(struct xs_store *s, const char *path, char **value, size_t *len)
 	return 0;
 }
 
-bool xs_exists(struct xs_store *s, const char *path)
+bool xenstore_exists(struct xs_store *s, const char *path)
 {
 	return !validate_abs_path(path) && lookup(&s->tree, path);
 }
 
-int xs_mkdir(struct xs_store *s, const char *path)
+int xenstore_mkdir(struct xs_store *s, const char *path)
 {
 	struct xs_caller c = host_caller(s);
 
 	return host_done(s, store_mkdir(s, &c, path));
 }
 
-int xs_rm(struct xs_store *s, const char *path)
+int xenstore_rm(struct xs_store *s, const char *path)
 {
 	struct xs_caller c = host_caller(s);
 
 	return host_done(s, store_rm(s, &c, path));
 }
 
-int xs_set_perms(struct xs_store *s, const char *path,
+int xenstore_set_perms(struct xs_store *s, const char *path,
 		 const char *const *perms, unsigned int nr)
 {
 	struct xs_caller c = host_caller(s);
@@ -1560,7 +1560,7 @@ int xs_set_perms(struct xs_store *s, const char *path,
 	return host_done(s, err);
 }
 
-int xs_watch_host(struct xs_store *s, const char *path, xs_watch_cb cb,
+int xenstore_watch(struct xs_store *s, const char *path, xs_watch_cb cb,
 		  void *opaque)
 {
 	char token[32];
@@ -1579,7 +1579,7 @@ int xs_watch_host(struct xs_store *s, const char *path, xs_watch_cb cb,
 	return host_done(s, err);
 }
 
-int xs_unwatch_host(struct xs_store *s, const char *path, xs_watch_cb cb,
+int xenstore_unwatch(struct xs_store *s, const char *path, xs_watch_cb cb,
 		    void *opaque)
 {
 	struct xs_watch *w, **pp;
@@ -1623,11 +1623,11 @@ static int mkdir_owned(struct xs_store *s, const char *path, uint32_t owner,
 {
 	char p0[16], p1[16];
 	const char *perms[2] = { p0, p1 };
-	int err = xs_mkdir(s, path);
+	int err = xenstore_mkdir(s, path);
 
 	snprintf(p0, sizeof(p0), "%c%" PRIu32, owner_default, owner);
 	snprintf(p1, sizeof(p1), "r%" PRIu32, reader);
-	return err ? err : xs_set_perms(s, path, perms, owner == reader ? 1 : 2);
+	return err ? err : xenstore_set_perms(s, path, perms, owner == reader ? 1 : 2);
 }
 
 static int write_kv_list(struct xs_store *s, const char *dir,
@@ -1637,7 +1637,7 @@ static int write_kv_list(struct xs_store *s, const char *dir,
 	int err = 0;
 
 	for (; !err && kv && kv[0] && kv[1]; kv += 2)
-		err = xs_write(s, pathf(&p, "%s/%s", dir, kv[0]), kv[1]);
+		err = xenstore_write(s, pathf(&p, "%s/%s", dir, kv[0]), kv[1]);
 	return err;
 }
 
@@ -1660,17 +1660,17 @@ int xs_domain_introduce(struct xs_store *s, uint32_t domid,
 	err = mkdir_owned(s, home, 0, 'n', domid);
 	snprintf(num, sizeof(num), "%" PRIu32, domid);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/domid", home), num);
+		err = xenstore_write(s, pathf(&p, "%s/domid", home), num);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/name", home),
+		err = xenstore_write(s, pathf(&p, "%s/name", home),
 			       info && info->name ? info->name : "guest");
 	snprintf(num, sizeof(num), "%" PRIu64, info ? info->memory_kib : 0);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/memory/target", home), num);
+		err = xenstore_write(s, pathf(&p, "%s/memory/target", home), num);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/memory/static-max", home), num);
+		err = xenstore_write(s, pathf(&p, "%s/memory/static-max", home), num);
 	for (i = 0; !err && info && i < info->vcpus; i++)
-		err = xs_write(s, pathf(&p, "%s/cpu/%u/availability", home, i),
+		err = xenstore_write(s, pathf(&p, "%s/cpu/%u/availability", home, i),
 			       "online");
 	for (i = 0; !err && i < sizeof(rw_dirs) / sizeof(rw_dirs[0]); i++)
 		err = mkdir_owned(s, pathf(&p, "%s/%s", home, rw_dirs[i]),
@@ -1680,12 +1680,12 @@ int xs_domain_introduce(struct xs_store *s, uint32_t domid,
 				  domid);
 	/* Features the toolstack advertises; read-only for the guest. */
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/control/platform-feature-"
+		err = xenstore_write(s, pathf(&p, "%s/control/platform-feature-"
 					"multiprocessor-suspend", home), "1");
 	if (!err)
 		err = mkdir_owned(s, p.buf, 0, 'n', domid);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/control/platform-feature-"
+		err = xenstore_write(s, pathf(&p, "%s/control/platform-feature-"
 					"xs_reset_watches", home), "1");
 	if (!err)
 		err = mkdir_owned(s, p.buf, 0, 'n', domid);
@@ -1702,7 +1702,7 @@ int xs_domain_release(struct xs_store *s, uint32_t domid)
 	domain_home(domid, home, sizeof(home));
 	err = store_release(s, domid);
 	if (!err)
-		err = xs_rm(s, home);
+		err = xenstore_rm(s, home);
 	return host_done(s, err);
 }
 
@@ -1722,26 +1722,26 @@ int xs_device_add(struct xs_store *s, uint32_t fe_domid, uint32_t be_domid,
 	if (!err)
 		err = mkdir_owned(s, be.buf, be_domid, 'n', fe_domid);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/backend", fe.buf), be.buf);
+		err = xenstore_write(s, pathf(&p, "%s/backend", fe.buf), be.buf);
 	snprintf(num, sizeof(num), "%" PRIu32, be_domid);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/backend-id", fe.buf), num);
+		err = xenstore_write(s, pathf(&p, "%s/backend-id", fe.buf), num);
 	if (!err)
 		err = write_kv_list(s, fe.buf, fe_kv);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/frontend", be.buf), fe.buf);
+		err = xenstore_write(s, pathf(&p, "%s/frontend", be.buf), fe.buf);
 	snprintf(num, sizeof(num), "%" PRIu32, fe_domid);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/frontend-id", be.buf), num);
+		err = xenstore_write(s, pathf(&p, "%s/frontend-id", be.buf), num);
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/online", be.buf), "1");
+		err = xenstore_write(s, pathf(&p, "%s/online", be.buf), "1");
 	if (!err)
 		err = write_kv_list(s, be.buf, be_kv);
 	/* State last: a frontend that sees it finds everything else. */
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/state", be.buf), "1");
+		err = xenstore_write(s, pathf(&p, "%s/state", be.buf), "1");
 	if (!err)
-		err = xs_write(s, pathf(&p, "%s/state", fe.buf), "1");
+		err = xenstore_write(s, pathf(&p, "%s/state", fe.buf), "1");
 	return err;
 }
 
@@ -1755,7 +1755,7 @@ int xs_device_remove(struct xs_store *s, uint32_t fe_domid,
 	      devid);
 	pathf(&be, "/local/domain/%" PRIu32 "/backend/%s/%" PRIu32 "/%u",
 	      be_domid, type, fe_domid, devid);
-	err = xs_rm(s, fe.buf);
-	err2 = xs_rm(s, be.buf);
+	err = xenstore_rm(s, fe.buf);
+	err2 = xenstore_rm(s, be.buf);
 	return err ? err : err2;
 }

@@ -82,18 +82,18 @@ void xs_conn_reset_input(struct xs_conn *c);
 
 /*
  * Host-side API with domain 0 rights, for the machine and for tests. Paths
- * are absolute. xs_read returns a malloc'd, NUL-terminated copy.
+ * are absolute. xenstore_read returns a malloc'd, NUL-terminated copy.
  */
-int xs_write(struct xs_store *s, const char *path, const char *value);
-int xs_write_bytes(struct xs_store *s, const char *path, const void *value,
+int xenstore_write(struct xs_store *s, const char *path, const char *value);
+int xenstore_write_bytes(struct xs_store *s, const char *path, const void *value,
 		   size_t len);
-int xs_read(struct xs_store *s, const char *path, char **value, size_t *len);
-int xs_mkdir(struct xs_store *s, const char *path);
-int xs_rm(struct xs_store *s, const char *path);
+int xenstore_read(struct xs_store *s, const char *path, char **value, size_t *len);
+int xenstore_mkdir(struct xs_store *s, const char *path);
+int xenstore_rm(struct xs_store *s, const char *path);
 /* @perms like the wire: "n0", "r1", ... (owner first). */
-int xs_set_perms(struct xs_store *s, const char *path,
+int xenstore_set_perms(struct xs_store *s, const char *path,
 		 const char *const *perms, unsigned int nr);
-bool xs_exists(struct xs_store *s, const char *path);
+bool xenstore_exists(struct xs_store *s, const char *path);
 
 /* The standard tree Xen's toolstack writes for an HVM guest. */
 struct xs_domain_info {
@@ -131,9 +131,9 @@ int xs_device_remove(struct xs_store *s, uint32_t fe_domid,
  * frontend's state): @cb runs after each change at or below @path.
  */
 typedef void (*xs_watch_cb)(void *opaque, const char *path);
-int xs_watch_host(struct xs_store *s, const char *path, xs_watch_cb cb,
+int xenstore_watch(struct xs_store *s, const char *path, xs_watch_cb cb,
 		  void *opaque);
-int xs_unwatch_host(struct xs_store *s, const char *path, xs_watch_cb cb,
+int xenstore_unwatch(struct xs_store *s, const char *path, xs_watch_cb cb,
 		    void *opaque);
 
 /* ring.c: the guest's struct xenstore_domain_interface. */
