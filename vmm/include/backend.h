@@ -38,6 +38,14 @@ struct backend_ops {
 	/* Guest configuration the kernel side must know. */
 	int (*set_long_mode)(struct vm *vm, bool long_mode);
 	int (*set_shared_info)(struct vm *vm, uint64_t gfn);
+	/*
+	 * The per-vCPU ops below (and set_timer_port) may be called on the
+	 * thread of another vCPU while @vcpu sits in KVM_RUN: Linux places
+	 * an AP's vcpu_info and binds its VIRQ_TIMER from the BSP before it
+	 * sends the AP INIT/SIPI. A vCPU-fd ioctl would wait for the AP's
+	 * vcpu->mutex, held by a KVM_RUN that only the SIPI ends: defer to
+	 * the vCPU's own thread (kick it out of KVM_RUN) instead.
+	 */
 	int (*set_vcpu_info)(struct vcpu *vcpu, uint64_t gpa);
 	int (*set_upcall_vector)(struct vcpu *vcpu, uint8_t vector);
 	int (*set_runstate_area)(struct vcpu *vcpu, uint64_t gpa);
