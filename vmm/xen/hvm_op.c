@@ -80,8 +80,8 @@ static void apply_callback_vector(struct vcpu *caller, uint8_t vector)
 	for (i = 0; i < vm->nr_vcpus && i < VM_MAX_VCPUS; i++) {
 		struct vcpu *v = xen_vcpu_by_id(vm, i);
 
-		if (v && v->xen && !v->xen->upcall_vector && ops &&
-		    ops->set_upcall_vector)
+		if (v && ops && ops->set_upcall_vector &&
+		    !__atomic_load_n(&v->xen->upcall_vector, __ATOMIC_RELAXED))
 			ops->set_upcall_vector(v, vector);
 	}
 }
@@ -184,7 +184,7 @@ static int64_t set_upcall_vector(struct vcpu *vcpu, uint64_t arg)
 	target = xen_vcpu_by_id(vcpu->vm, op.vcpu);
 	if (!target || !target->xen)
 		return -ENOENT;
-	target->xen->upcall_vector = op.vector;
+	__atomic_store_n(&target->xen->upcall_vector, op.vector, __ATOMIC_RELAXED);
 	if (ops && ops->set_upcall_vector)
 		return ops->set_upcall_vector(target, op.vector);
 	return 0;

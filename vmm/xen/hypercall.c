@@ -107,7 +107,8 @@ int64_t xen_hypercall(struct vcpu *vcpu, const struct xen_hcall *hc)
 	if (!h.longmode)
 		for (i = 0; i < 6; i++)
 			h.args[i] &= 0xffffffffULL;
-	vcpu->xen->up = true;
+	/* Running guest code: INIT/SIPI has brought it up. */
+	__atomic_store_n(&vcpu->xen->up, true, __ATOMIC_RELAXED);
 	if (h.nr >= NR_HCALL_ENTRIES || !hcall_table[h.nr].fn)
 		return xen_unhandled(vcpu, h.nr, UINT64_MAX);
 	return hcall_table[h.nr].fn(vcpu, &h);

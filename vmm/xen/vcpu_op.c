@@ -230,7 +230,7 @@ static int64_t register_vcpu_info(struct vcpu *vcpu, struct vcpu *target,
 	pthread_mutex_lock(&x->lock);
 	/* Once per vCPU, and only on itself or on a vCPU not yet running. */
 	if (target->xen->vcpu_info_gpa != XEN_INVALID_GPA ||
-	    (target != vcpu && target->xen->up)) {
+	    (target != vcpu && __atomic_load_n(&target->xen->up, __ATOMIC_RELAXED))) {
 		pthread_mutex_unlock(&x->lock);
 		return -EINVAL;
 	}
@@ -276,8 +276,12 @@ static int64_t register_runstate(struct vcpu *vcpu, struct vcpu *target,
 			return r;
 	}
 	r = ops->set_runstate_area(target, gpa);
-	if (!r)
+	if (!r) {
+		/* The balloon reads it to keep the area's pages pinned. */
+		pthread_mutex_lock(&vcpu->vm->xen->lock);
 		target->xen->runstate_gpa = gpa;
+		pthread_mutex_unlock(&vcpu->vm->xen->lock);
+	}
 	return r;
 }
 
@@ -306,13 +310,13 @@ int64_t xen_vcpu_op(struct vcpu *vcpu, const struct xen_hcall *hc)
 	case VCPUOP_stop_periodic_timer:
 		return stop_periodic(target);
 	case VCPUOP_is_up:
-		return target->xen->up ? 1 : 0;
+		return __atomic_load_n(&target->xen->up, __ATOMIC_RELAXED) ? 1 : 0;
 	case VCPUOP_up:
 		/*
 		 * HVM vCPUs start with INIT/SIPI; Xen refuses to "up" one that
 		 * was never initialised and does nothing for a running one.
 		 */
-		return target->xen->up ? 0 : -EINVAL;
+		return __atomic_load_n(&target->xen->up, __ATOMIC_RELAXED) ? 0 : -EINVAL;
 	default:
 		/* initialise, down, get_runstate_info, time area, send_nmi... */
 		return xen_unhandled(vcpu, hc->nr, cmd);
