@@ -282,6 +282,38 @@ static void test_big_reply_and_events(struct ktap *t)
 	ktap_case_end(t, "big replies and asynchronous watch events");
 }
 
+/*
+ * A watch event caused by another client must not make the ring take the
+ * guest's pending requests in the middle of firing watches: a pending
+ * RESET_WATCHES would free the very watch being fired.
+ */
+static void test_event_does_not_reenter(struct ktap *t)
+{
+	struct xsd_sockmsg h = { XS_RESET_WATCHES, 9, 0, 1 };
+	struct rig r;
+	struct xs_msg m;
+	char p[64];
+	size_t n = xs_args(p, "device", "w", NULL);
+
+	rig_init(&r, 0);
+	guest_request(&r, XS_WATCH, 8, p, n);
+	KTAP_EXPECT(t, guest_read_msg(&r, &m) && xs_is_ok(&m, XS_WATCH));
+	KTAP_EXPECT(t, guest_read_msg(&r, &m) && m.hdr.type == XS_WATCH_EVENT);
+	/* Queued by the guest, not yet notified. */
+	guest_send(r.intf, &h, sizeof(h));
+	guest_send(r.intf, "", 1);
+	KTAP_EXPECT(t, !xenstore_write(r.s, "/local/domain/3/device/x", "1"));
+	/* The event arrived; the request is still unread. */
+	KTAP_EXPECT(t, r.intf->req_cons != r.intf->req_prod);
+	KTAP_EXPECT(t, guest_read_msg(&r, &m) && m.hdr.type == XS_WATCH_EVENT &&
+			       !strcmp(m.body, "device/x"));
+	xs_ring_kick(r.ring);
+	KTAP_EXPECT(t, guest_read_msg(&r, &m) && m.hdr.req_id == 9 &&
+			       xs_is_ok(&m, XS_RESET_WATCHES));
+	rig_fini(&r);
+	ktap_case_end(t, "watch events do not re-enter the ring's parser");
+}
+
 /* ---- fuzz ---- */
 
 /* xorshift64*: deterministic per seed, so failures reproduce. */
@@ -502,10 +534,11 @@ int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 5);
+	ktap_plan(&t, 6);
 	test_round_trip_and_wrap(&t);
 	test_torn_and_oversized(&t);
 	test_big_reply_and_events(&t);
+	test_event_does_not_reenter(&t);
 	test_fuzz(&t);
 	test_fuzz_privileged(&t);
 	return ktap_finish(&t);

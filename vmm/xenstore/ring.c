@@ -140,9 +140,25 @@ void xs_ring_kick(struct xs_ring *r)
 	}
 }
 
+/*
+ * New output, often a watch event fired by another client's operation
+ * while the store is iterating its watches. Only push replies here: taking
+ * the guest's pending requests now would run them inside that operation
+ * (a RESET_WATCHES would free the watch being fired). Requests wait for
+ * the guest's next notification, which it sends after reading replies.
+ */
 static void ring_output_ready(void *opaque)
 {
-	xs_ring_kick(opaque);
+	struct xs_ring *r = opaque;
+
+	if (r->in_kick) {
+		r->again = true;
+		return;
+	}
+	if (ring_put_replies(r) && r->ops && r->ops->notify_guest) {
+		r->st.notifies++;
+		r->ops->notify_guest(r->opaque);
+	}
 }
 
 static const struct xs_conn_ops ring_conn_ops = {
