@@ -418,6 +418,15 @@ static void test_transactions(struct ktap *t)
 	KTAP_EXPECT(t, read_err(&e, &e.guest, tx, "data/k", "ENOENT"));
 	op1(&e, &e.dom0, XS_TRANSACTION_END, tx, "F");
 
+	/* Rewriting one node forever inside a transaction is bounded too. */
+	tx = tx_start(&e, &e.guest);
+	for (i = 0; i < XS_QUOTA_TX_ACCESSES + 5; i++)
+		if (!xs_is_ok(wr(&e, &e.guest, tx, "data/k", "again"), XS_WRITE))
+			break;
+	KTAP_EXPECT(t, i == XS_QUOTA_TX_ACCESSES &&
+			       xs_is_error(&e.m, "ENOSPC"));
+	op1(&e, &e.guest, XS_TRANSACTION_END, tx, "F");
+
 	/* Quota: 10 per domain. */
 	for (i = 0; i < XS_QUOTA_TRANSACTIONS; i++) {
 		ids[i] = tx_start(&e, &e.guest);

@@ -75,6 +75,7 @@ struct xs_tx {
 	struct tx_op *ops;
 	unsigned int nr_ops;
 	unsigned int cap_ops;
+	bool broken;		/* copy and log diverged (out of memory) */
 };
 
 struct xs_domain {
@@ -1022,6 +1023,9 @@ static int mutate(struct xs_store *s, const struct xs_caller *c,
 		ret = caller_tree(s, c, &t, &tx);
 	if (ret)
 		return ret;
+	/* The log grows with every write, even to the same node: bound it. */
+	if (tx && !c->priv && tx->nr_ops >= s->quota.tx_accesses)
+		return -ENOSPC;
 	switch (kind) {
 	case TXOP_WRITE:
 	case TXOP_MKDIR:
@@ -1037,8 +1041,13 @@ static int mutate(struct xs_store *s, const struct xs_caller *c,
 	}
 	if (ret <= 0)
 		return ret;
-	if (tx)
-		return tx_log(tx, kind, path, data, len);
+	if (tx) {
+		ret = tx_log(tx, kind, path, data, len);
+		/* The copy changed but the log did not: never commit it. */
+		if (ret)
+			tx->broken = true;
+		return ret;
+	}
 	fire_watches(s, path, kind == TXOP_RM);
 	return 0;
 }
@@ -1289,6 +1298,8 @@ static int tx_commit(struct xs_store *s, const struct xs_caller *c,
 	unsigned int i;
 	int err;
 
+	if (tx->broken)
+		return -ENOMEM;
 	if (tx_conflicts(s, tx))
 		return -EAGAIN;
 	if (!tx->nr_ops)
