@@ -13,9 +13,10 @@
  * hooks are registered when the first runstate area is set and stay until
  * unload; for VMs without an area they cost one RCU table lookup.
  *
- * Times are Xen system time (timer.c, xk_xen_time_now()). Each switch
- * adds now - state_entry_time to time[old state] and sets
- * state_entry_time = now, never going backwards, so the times only grow
+ * Times are Xen system time. Each switch adds the interval since the
+ * last one, measured on the host's CLOCK_MONOTONIC, to time[old state]
+ * and to state_entry_time; the first switch anchors state_entry_time at
+ * the VM's kvmclock (see xk_rs_account_locked()). So the times only grow
  * and their sum is always state_entry_time (the VMM must keep that
  * invariant in XENKVM_VCPU_ATTR_RUNSTATE_DATA, which checks it).
  *
@@ -157,17 +158,35 @@ out:
 	return ok;
 }
 
-/* Account up to now and enter @state; rs_lock held. */
+/*
+ * Account up to now and enter @state; rs_lock held, any context.
+ *
+ * Intervals are measured on the host's CLOCK_MONOTONIC, which never goes
+ * backwards and needs no guest state; the first interval is anchored at
+ * the VM's kvmclock (Xen system time) so that state_entry_time starts out
+ * as Xen time. Deriving each "now" from the guest TSC instead is not
+ * safe here: the load hook runs before KVM re-synchronises an unstable
+ * TSC, and one sample from the future would stall the accounting.
+ */
 static void xk_rs_account_locked(struct xk_vcpu *xv, int state)
 {
-	ktime_t host;
-	u64 now;
+	struct kvm *kvm = xv->xvm->kvm;
+	u64 host = ktime_get_ns();
+	s64 anchor;
 
-	xk_xen_time_now(xv, &now, &host);
-	if (now > xv->rs_entry_time) {
-		xv->rs_time[xv->rs_state] += now - xv->rs_entry_time;
-		xv->rs_entry_time = now;
+	if (!xv->rs_host_ns) {
+		/* Xen time now: the kvmclock base KVM uses, plus its offset. */
+		anchor = ktime_get_boottime_ns() +
+			 READ_ONCE(kvm->arch.kvmclock_offset);
+		if (anchor > 0 && (u64)anchor > xv->rs_entry_time) {
+			xv->rs_time[xv->rs_state] += anchor - xv->rs_entry_time;
+			xv->rs_entry_time = anchor;
+		}
+	} else if (host > xv->rs_host_ns) {
+		xv->rs_time[xv->rs_state] += host - xv->rs_host_ns;
+		xv->rs_entry_time += host - xv->rs_host_ns;
 	}
+	xv->rs_host_ns = host;
 	xv->rs_state = state;
 }
 
@@ -520,6 +539,7 @@ int xk_runstate_set_attr(struct xk_vcpu *xv, const struct xenkvm_vcpu_attr *a)
 	raw_spin_lock_irqsave(&xv->rs_lock, flags);
 	xv->rs_state = a->u.runstate.state;
 	xv->rs_entry_time = a->u.runstate.state_entry_time;
+	xv->rs_host_ns = ktime_get_ns();	/* intervals count from here */
 	for (i = 0; i < 4; i++)
 		xv->rs_time[i] = a->u.runstate.time[i];
 	xv->rs_dirty = true;

@@ -4,14 +4,14 @@
  * (XENKVM_FAST_POLL; when it is off these exit to the VMM).
  *
  * SCHEDOP_poll blocks the vCPU thread until one of the listed ports is
- * pending, the absolute timeout (Xen system time, 0 = none) passes, the
- * vCPU is kicked (an event or interrupt was injected for it), or a signal
- * arrives. On a signal the call is not completed: the handler returns to
- * KVM with RIP still at the vmcall, KVM leaves KVM_RUN with -EINTR and
- * KVM_EXIT_INTR, and the guest makes the call again when it next runs
- * (the timeout is absolute, so the restart is exact). Any other wake-up
- * returns 0, as Xen does when it unblocks a poller for an event; a guest
- * re-checks its condition anyway.
+ * pending, the absolute timeout (Xen system time, 0 = none) passes, or
+ * the LAPIC holds an interrupt it could deliver (the upcall, say: Xen
+ * unblocks a poller for any event). Those complete the call with 0. A
+ * signal, or a KVM request for the vCPU, ends the sleep without completing
+ * the call: the handler returns to KVM with RIP still at the vmcall, KVM
+ * serves the request or leaves KVM_RUN with -EINTR and KVM_EXIT_INTR, and
+ * the guest makes the call again when it next runs (the timeout is
+ * absolute, so the restart is exact). Any other wake-up sleeps again.
  *
  * The vCPU thread waits on KVM's own vcpu->wait, so every kvm_vcpu_kick()
  * (interrupt injection, including the upcall vector) wakes it, and drops
@@ -22,11 +22,13 @@
  *
  * Locking. xk_vcpu.polling/poll_port/poll_wake are written by the polling
  * vCPU thread and read by xk_sched_poll_notify() in any context (atomic
- * included) without a lock: the poller publishes polling, then a full
- * barrier, then re-checks the ports; the notifier's caller made the port
- * pending, then a full barrier, then reads polling. One of the two always
- * sees the other. xk_vm.pollers counts polling vCPUs so that notify costs
- * one atomic read when nobody polls.
+ * included) without a lock. The poller clears poll_wake, issues a full
+ * barrier, checks the ports, then sleeps with prepare_to_rcuwait() and
+ * re-reads poll_wake; the notifier's caller made the port pending, then a
+ * full barrier, then reads polling, sets poll_wake and wakes the rcuwait.
+ * Either the poller sees the port or the notifier's wake-up finds it
+ * waiting. xk_vm.pollers counts polling vCPUs so that notify costs one
+ * atomic read when nobody polls.
  *
  * SCHEDOP_yield offers the CPU to another vCPU of the VM
  * (kvm_vcpu_on_spin). SCHEDOP_block completes with 0 and then halts the
@@ -106,38 +108,49 @@ static bool xk_poll_any_pending(struct xk_vm *xvm, const u32 *ports,
 
 /* Why the sleep ended. */
 enum xk_poll_wake {
-	XK_POLL_WOKEN,
+	XK_POLL_WOKEN,		/* a wake-up: find out why */
+	XK_POLL_NOTIFIED,	/* xk_sched_poll_notify() */
 	XK_POLL_TIMEOUT,
 	XK_POLL_SIGNAL,
+	XK_POLL_REQUEST,	/* KVM has work for this vCPU */
+	XK_POLL_DEAD,
 };
 
-/* Sleep on vcpu->wait; kvm->srcu dropped meanwhile. */
+static enum xk_poll_wake xk_poll_reason(struct xk_vm *xvm, struct xk_vcpu *xv)
+{
+	if (READ_ONCE(xvm->dead))
+		return XK_POLL_DEAD;
+	if (READ_ONCE(xv->poll_wake))
+		return XK_POLL_NOTIFIED;
+	if (kvm_request_pending(xv->vcpu))
+		return XK_POLL_REQUEST;
+	if (signal_pending(current))
+		return XK_POLL_SIGNAL;
+	return XK_POLL_WOKEN;
+}
+
+/* Sleep on vcpu->wait once; kvm->srcu dropped meanwhile. */
 static enum xk_poll_wake xk_poll_sleep(struct xk_vm *xvm, struct xk_vcpu *xv,
 				       bool has_timeout, ktime_t deadline)
 {
 	struct kvm_vcpu *vcpu = xv->vcpu;
-	enum xk_poll_wake why = XK_POLL_WOKEN;
+	enum xk_poll_wake why;
 
 	kvm_vcpu_srcu_read_unlock(vcpu);
 	prepare_to_rcuwait(&vcpu->wait);
 	set_current_state(TASK_INTERRUPTIBLE);
-	if (READ_ONCE(xv->poll_wake) || READ_ONCE(xvm->dead) ||
-	    kvm_request_pending(vcpu)) {
-		why = XK_POLL_WOKEN;
-	} else if (signal_pending(current)) {
-		why = XK_POLL_SIGNAL;
-	} else if (has_timeout) {
-		if (!schedule_hrtimeout(&deadline, HRTIMER_MODE_ABS))
+	why = xk_poll_reason(xvm, xv);
+	if (why == XK_POLL_WOKEN) {
+		if (!has_timeout)
+			schedule();
+		else if (!schedule_hrtimeout(&deadline, HRTIMER_MODE_ABS))
 			why = XK_POLL_TIMEOUT;
-	} else {
-		schedule();
 	}
 	__set_current_state(TASK_RUNNING);
 	finish_rcuwait(&vcpu->wait);
 	kvm_vcpu_srcu_read_lock(vcpu);
-	if (why == XK_POLL_WOKEN && signal_pending(current) &&
-	    !READ_ONCE(xv->poll_wake))
-		why = XK_POLL_SIGNAL;
+	if (why == XK_POLL_WOKEN)
+		why = xk_poll_reason(xvm, xv);
 	return why;
 }
 
@@ -150,6 +163,7 @@ enum xk_hc_action xk_sched_poll(struct xk_vm *xvm, struct xk_vcpu *xv,
 	unsigned int nr, i, max;
 	enum xk_poll_wake why;
 	ktime_t host, deadline = 0;
+	unsigned int rearms = 0;
 	bool pending;
 
 	if (!xk_sched_fast(xvm))
@@ -206,20 +220,41 @@ enum xk_hc_action xk_sched_poll(struct xk_vm *xvm, struct xk_vcpu *xv,
 	}
 
 	WRITE_ONCE(xv->poll_port, nr == 1 ? ports[0] : XK_POLL_ANY);
-	WRITE_ONCE(xv->poll_wake, false);
 	WRITE_ONCE(xv->polling, true);
 	atomic_inc(&xvm->pollers);
-	smp_mb();	/* polling before the port checks; see notify */
 
-	pending = xk_poll_any_pending(xvm, ports, nr);
-	why = XK_POLL_WOKEN;
-	if (!pending)
+	/*
+	 * Sleep until a reason. A wake-up with none (a stray wake-up, or a
+	 * port raised elsewhere while several are polled) sleeps again; an
+	 * interrupt the LAPIC could deliver ends the poll as an event would
+	 * in Xen; KVM requests and signals restart the call (RIP unchanged)
+	 * after KVM has served them.
+	 */
+	for (;;) {
+		WRITE_ONCE(xv->poll_wake, false);
+		smp_mb();	/* clear the flag, then check; see notify */
+		pending = xk_poll_any_pending(xvm, ports, nr);
+		if (pending || kvm_cpu_has_interrupt(vcpu)) {
+			why = XK_POLL_NOTIFIED;
+			break;
+		}
 		why = xk_poll_sleep(xvm, xv, timeout != 0, deadline);
+		if (why == XK_POLL_TIMEOUT && rearms++ < 8) {
+			/* Host clock ahead of the guest's: sleep the rest. */
+			xk_xen_time_now(xv, &now, &host);
+			if ((s64)(timeout - now) > 0) {
+				deadline = ktime_add_ns(host, timeout - now);
+				continue;
+			}
+		}
+		if (why != XK_POLL_WOKEN && why != XK_POLL_NOTIFIED)
+			break;
+	}
 
 	WRITE_ONCE(xv->polling, false);
 	atomic_dec(&xvm->pollers);
 
-	if (why == XK_POLL_SIGNAL)
+	if (why == XK_POLL_SIGNAL || why == XK_POLL_REQUEST)
 		return XK_HC_INTR;
 done:
 	hc->ret = 0;

@@ -40,6 +40,9 @@
 
 #include "xenkvm.h"
 
+#define XK_TIMER_MAX_REARMS	8
+#define XK_TIMER_MAX_REST_NS	(100 * NSEC_PER_MSEC)
+
 bool xk_xen_time_now(struct xk_vcpu *xv, u64 *xen_ns, ktime_t *host)
 {
 	struct kvm_vcpu *vcpu = xv->vcpu;
@@ -52,11 +55,17 @@ bool xk_xen_time_now(struct xk_vcpu *xv, u64 *xen_ns, ktime_t *host)
 	tsc = rdtsc();
 	mul = READ_ONCE(hv->tsc_to_system_mul);
 	if (mul) {
-		u64 gtsc = kvm_read_l1_tsc(vcpu, tsc);
+		s64 delta = kvm_read_l1_tsc(vcpu, tsc) -
+			    READ_ONCE(hv->tsc_timestamp);
 
+		/*
+		 * Sampled before KVM re-synchronises an unstable TSC (at
+		 * vCPU load), the guest TSC can be behind the timestamp: a
+		 * negative delta would scale to a time far in the future.
+		 */
 		*xen_ns = READ_ONCE(hv->system_time) +
-			  pvclock_scale_delta(gtsc - READ_ONCE(hv->tsc_timestamp),
-					      mul, READ_ONCE(hv->tsc_shift));
+			  pvclock_scale_delta(delta > 0 ? delta : 0, mul,
+					      READ_ONCE(hv->tsc_shift));
 	} else {
 		*xen_ns = ktime_get_boottime_ns() +
 			  READ_ONCE(vcpu->kvm->arch.kvmclock_offset);
@@ -79,12 +88,31 @@ static void xk_timer_deliver(struct xk_vcpu *xv, unsigned int flags)
 	xk_sched_poll_notify(xvm, port);
 }
 
+/*
+ * Hardirq. The guest's clock (TSC-based pvclock) and the host's
+ * CLOCK_MONOTONIC need not tick at quite the same rate, so check the
+ * expiry in Xen time and sleep the rest if the host clock ran ahead: a
+ * Xen timer never fires early. A few rounds at most, for a short rest.
+ */
 static enum hrtimer_restart xk_timer_fn(struct hrtimer *t)
 {
 	struct xk_vcpu *xv = container_of(t, struct xk_vcpu, timer);
+	u64 expires = READ_ONCE(xv->timer_expires_ns), now;
+	ktime_t host;
+	s64 rest;
 
-	if (!READ_ONCE(xv->xvm->dead))
-		xk_timer_deliver(xv, XK_DELIVER_ATOMIC);
+	if (READ_ONCE(xv->xvm->dead))
+		return HRTIMER_NORESTART;
+	if (expires && xv->timer_rearms < XK_TIMER_MAX_REARMS) {
+		xk_xen_time_now(xv, &now, &host);
+		rest = (s64)(expires - now);
+		if (rest > 0 && rest <= XK_TIMER_MAX_REST_NS) {
+			xv->timer_rearms++;
+			hrtimer_set_expires(t, ktime_add_ns(host, rest));
+			return HRTIMER_RESTART;
+		}
+	}
+	xk_timer_deliver(xv, XK_DELIVER_ATOMIC);
 	return HRTIMER_NORESTART;
 }
 
@@ -113,6 +141,7 @@ static void xk_timer_arm_locked(struct xk_vcpu *xv, u64 expires)
 
 	hrtimer_cancel(&xv->timer);
 	WRITE_ONCE(xv->timer_expires_ns, expires);
+	xv->timer_rearms = 0;
 	if (!expires)
 		return;
 	xk_xen_time_now(xv, &now, &host);

@@ -109,6 +109,8 @@ struct xk_vcpu {
 	int rs_state;			/* RUNSTATE_* */
 	u64 rs_entry_time;		/* Xen system time */
 	u64 rs_time[4];
+	u64 rs_host_ns;			/* host CLOCK_MONOTONIC at entry */
+	u8 timer_rearms;		/* hrtimer fired early in Xen time */
 };
 
 /* How a hypercall the module looked at ends (hypercall.c). */

@@ -69,6 +69,51 @@ struct xen_runstate_info {
 	uint64_t time[4];
 };
 
+/*
+ * The guest's own clock: KVM's pvclock (the source of Xen system time),
+ * enabled with MSR_KVM_SYSTEM_TIME_NEW at a guest-physical address that
+ * the guest also reaches at the same virtual address.
+ */
+struct xk_pvclock {
+	uint32_t version;
+	uint32_t pad0;
+	uint64_t tsc_timestamp;
+	uint64_t system_time;
+	uint32_t tsc_to_system_mul;
+	int8_t tsc_shift;
+	uint8_t flags;
+	uint8_t pad[2];
+};
+
+#define XK_MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
+
+static inline void guest_pvclock_enable(uint64_t gpa)
+{
+	wrmsr(XK_MSR_KVM_SYSTEM_TIME_NEW, gpa | 1);
+}
+
+static inline uint64_t guest_pvclock_ns(uint64_t gva)
+{
+	volatile struct xk_pvclock *p = (volatile struct xk_pvclock *)gva;
+	uint64_t delta, ns;
+	uint32_t v;
+
+	do {
+		v = p->version;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		delta = rdtsc() - p->tsc_timestamp;
+		if (p->tsc_shift < 0)
+			delta >>= -p->tsc_shift;
+		else
+			delta <<= p->tsc_shift;
+		ns = p->system_time +
+		     (uint64_t)(((unsigned __int128)delta *
+				 p->tsc_to_system_mul) >> 32);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((v & 1) || v != p->version);
+	return ns;
+}
+
 /* Set by the host (sync_global_to_guest) before the guest runs. */
 static bool xk_guest_vmmcall;
 
