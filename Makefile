@@ -9,7 +9,7 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64))))
 
-.PHONY: all module vmm selftests deps check check-unit check-testbed bench demo clean
+.PHONY: all module vmm selftests deps check check-debug check-unit bench demo clean
 
 all: module vmm selftests
 
@@ -29,6 +29,12 @@ deps:
 # both host kernels; one summary line at the end.
 check:
 	scripts/check.sh
+
+# The suites on a 6.1 debug kernel (KASAN, lockdep, kmemleak), built once
+# and cached; slow, so not part of check.
+check-debug:
+	scripts/debug-kernel.sh
+	KERNELS=debug scripts/check.sh
 
 check-unit:
 	$(MAKE) -C vmm test

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The nested-KVM testbed.
 #
-#   scripts/testbed.sh --kernel 6.1|6.12 --suite NAME[,NAME...]
+#   scripts/testbed.sh --kernel 6.1|6.12|debug --suite NAME[,NAME...]
 #                      [--timeout SECONDS] [--test-timeout SECONDS]
 #                      [--smp N] [--no-build] [--log FILE]
 #   scripts/testbed.sh --kernel 6.1 --suite demo --interactive [--demo-backend B]
@@ -69,10 +69,21 @@ abi_of() {
 	*) die "unknown kernel '$1' (6.1 or 6.12)" ;;
 	esac
 }
-abi=$(abi_of "$kernel")
-kroot=$cache/kernel/$abi
-[ -f "$kroot/boot/vmlinuz-$abi" ] || die "kernel $abi is not unpacked: run 'make deps'"
-headers=/usr/src/linux-headers-$abi
+if [ "$kernel" = debug ]; then
+	# scripts/debug-kernel.sh: KASAN, lockdep, kmemleak; its build tree is
+	# the module's KDIR.
+	kroot=$cache/kernel/debug
+	[ -f "$kroot/.done" ] || die "no debug kernel: run scripts/debug-kernel.sh"
+	abi=$(cat "$kroot/release")
+	vmlinuz=$kroot/boot/vmlinuz-debug
+	headers=$kroot/build
+else
+	abi=$(abi_of "$kernel")
+	kroot=$cache/kernel/$abi
+	vmlinuz=$kroot/boot/vmlinuz-$abi
+	headers=/usr/src/linux-headers-$abi
+fi
+[ -f "$vmlinuz" ] || die "kernel $abi is not unpacked: run 'make deps'"
 [ -d "$headers" ] || die "no headers for $abi: run 'make deps'"
 
 out=$top/build/testbed/$kernel
@@ -190,7 +201,7 @@ if [ "$interactive" = 1 ]; then
 	# The user's terminal is the serial console; Ctrl-a x leaves QEMU.
 	exec "$qemu" -accel tcg,thread=multi,tb-size=512 -cpu max -M pc -m 4096 \
 		-smp "$smp" -display none -vga none -nic none -no-reboot \
-		-serial mon:stdio -kernel "$kroot/boot/vmlinuz-$abi" \
+		-serial mon:stdio -kernel "$vmlinuz" \
 		-initrd "$out/initrd.cpio" -append "$append"
 fi
 
@@ -198,7 +209,7 @@ set +e
 timeout -k 10 "$vm_timeout" "$qemu" \
 	-accel tcg,thread=multi,tb-size=512 -cpu max -M pc -m 4096 -smp "$smp" \
 	-display none -vga none -nic none -no-reboot -monitor none \
-	-serial stdio -kernel "$kroot/boot/vmlinuz-$abi" -initrd "$out/initrd.cpio" \
+	-serial stdio -kernel "$vmlinuz" -initrd "$out/initrd.cpio" \
 	-append "$append" \
 	< /dev/null 2>&1 | tr -d '\r' | tee "$log"
 qrc=${PIPESTATUS[0]}
