@@ -13,7 +13,6 @@
  * fails halfway. Copies are affordable because quotas bound the tree.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -718,91 +717,117 @@ static int tx_note_created(struct xs_store *s, struct xs_tx *tx,
 	return err;
 }
 
+static char *dup_value(const void *val, size_t len)
+{
+	char *v = malloc(len ? len : 1);
+
+	if (v && len)
+		memcpy(v, val, len);
+	return v;
+}
+
+/* Takes ownership of @v. */
+static void set_node_value(struct xs_store *s, struct xs_node *n, char *v,
+			   size_t len)
+{
+	free(n->value);
+	n->value = v;
+	n->len = len;
+	n->gen = ++s->gen;
+}
+
+static unsigned int count_components(const char *p)
+{
+	unsigned int n = 0;
+
+	while (*p) {
+		n++;
+		p = strchrnul(p, '/');
+		if (*p)
+			p++;
+	}
+	return n;
+}
+
+/*
+ * Create the components of @rest below @parent, detached first and then
+ * hung in one step so a failure leaves the tree untouched. New nodes
+ * inherit the parent's ACL; a guest owns what it creates. Returns the
+ * new leaf or NULL.
+ */
+static struct xs_node *create_chain(struct xs_store *s,
+				    const struct xs_caller *c,
+				    struct xs_node *parent, const char *rest)
+{
+	struct xs_node *top = NULL, *leaf = parent;
+	const char *p = rest;
+
+	while (*p) {
+		const char *e = strchrnul(p, '/');
+		struct xs_node *k = node_new(p, e - p, leaf->perms,
+					     leaf->nr_perms);
+
+		if (!k || (top && node_add_kid(leaf, k))) {
+			node_free(k);
+			node_free(top);
+			return NULL;
+		}
+		if (!c->priv)
+			k->perms[0].domid = c->domid;
+		k->gen = ++s->gen;
+		if (!top)
+			top = k;
+		leaf = k;
+		p = *e ? e + 1 : e;
+	}
+	if (node_add_kid(parent, top)) {
+		node_free(top);
+		return NULL;
+	}
+	parent->gen = ++s->gen;
+	return leaf;
+}
+
 /* Returns 1 if the tree changed, 0 if not, or -errno. */
 static int tree_write(struct xs_store *s, const struct xs_caller *c,
 		      struct xs_tree *t, struct xs_tx *tx, const char *path,
 		      const void *val, size_t len, bool mkdir_only)
 {
-	struct xs_node *deepest, *n, *top = NULL, *leaf;
-	const char *rest, *p;
-	unsigned int missing = 0;
+	struct xs_node *deepest, *n;
+	unsigned int missing;
+	const char *rest;
+	char *v;
 	int err;
 
 	if (!c->priv && len > s->quota.value_size)
 		return -ENOSPC;
 	n = walk(t, path, &deepest, &rest);
-	if (n) {
-		if (!may_write(c, n))
-			return -EACCES;
-		if (mkdir_only)
-			return 0;
-		err = tx_note(s, tx, path);
-		if (err)
-			return err;
-		leaf = n;
-		goto set_value;
-	}
-	if (!may_write(c, deepest))
+	if (n && !may_write(c, n))
 		return -EACCES;
-	for (p = rest; *p; missing++) {
-		p = strchrnul(p, '/');
-		if (*p)
-			p++;
-	}
-	if (!c->priv && owner_count(t, c->domid) + missing >
-			s->quota.nodes_per_domain)
+	if (n && mkdir_only)
+		return 0;
+	if (!n && !may_write(c, deepest))
+		return -EACCES;
+	missing = n ? 0 : count_components(rest);
+	if (!c->priv && missing &&
+	    owner_count(t, c->domid) + missing > s->quota.nodes_per_domain)
 		return -ENOSPC;
-	err = tx_note_created(s, tx, path, rest);
+	err = n ? tx_note(s, tx, path) : tx_note_created(s, tx, path, rest);
 	if (err)
 		return err;
-
-	/* Build the missing chain detached, then hang it in one step. */
-	leaf = deepest;
-	for (p = rest; *p;) {
-		const char *e = strchrnul(p, '/');
-		/* New nodes inherit the parent's ACL; a guest owns what it makes. */
-		struct xs_node *k = node_new(p, e - p, leaf->perms,
-					     leaf->nr_perms);
-
-		if (!k) {
-			node_free(top);
-			return -ENOMEM;
-		}
-		if (!c->priv)
-			k->perms[0].domid = c->domid;
-		k->gen = ++s->gen;
-		if (!top) {
-			top = k;
-		} else if (node_add_kid(leaf, k)) {
-			node_free(k);
-			node_free(top);
-			return -ENOMEM;
-		}
-		leaf = k;
-		p = *e ? e + 1 : e;
-	}
-	if (node_add_kid(deepest, top)) {
-		node_free(top);
+	/* Allocate first: past this point nothing may fail halfway. */
+	v = dup_value(val, len);
+	if (!v)
 		return -ENOMEM;
-	}
-	top->parent = deepest;
-	deepest->gen = ++s->gen;
-	owner_adjust(t, leaf->perms[0].domid, (int)missing);
-	if (mkdir_only)
-		return 1;
-set_value:
-	{
-		char *v = malloc(len ? len : 1);
-
-		if (!v)
+	if (!n) {
+		n = create_chain(s, c, deepest, rest);
+		if (!n) {
+			free(v);
 			return -ENOMEM;
-		if (len)
-			memcpy(v, val, len);
-		free(leaf->value);
-		leaf->value = v;
-		leaf->len = len;
-		leaf->gen = ++s->gen;
+		}
+		owner_adjust(t, n->perms[0].domid, (int)missing);
 	}
+	set_node_value(s, n, v, len);
 	return 1;
 }
 
@@ -1604,169 +1629,4 @@ int xenstore_unwatch(struct xs_store *s, const char *path, xs_watch_cb cb,
 	s->host->nr_watches--;
 	watch_free(w);
 	return 0;
-}
-
-/* ---- standard domain tree and devices ---- */
-
-struct path_fmt {
-	char buf[XENSTORE_ABS_PATH_MAX + 1];
-};
-
-static const char *pathf(struct path_fmt *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static const char *pathf(struct path_fmt *p, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(p->buf, sizeof(p->buf), fmt, ap);
-	va_end(ap);
-	if (k < 0 || (size_t)k >= sizeof(p->buf))
-		p->buf[0] = '\0';	/* invalid path: the op fails EINVAL */
-	return p->buf;
-}
-
-/* mkdir @path and give it "<owner_perm><owner>" plus one reader. */
-static int mkdir_owned(struct xs_store *s, const char *path, uint32_t owner,
-		       char owner_default, uint32_t reader)
-{
-	char p0[16], p1[16];
-	const char *perms[2] = { p0, p1 };
-	int err = xenstore_mkdir(s, path);
-
-	snprintf(p0, sizeof(p0), "%c%" PRIu32, owner_default, owner);
-	snprintf(p1, sizeof(p1), "r%" PRIu32, reader);
-	return err ? err : xenstore_set_perms(s, path, perms, owner == reader ? 1 : 2);
-}
-
-static int write_kv_list(struct xs_store *s, const char *dir,
-			 const char *const *kv)
-{
-	struct path_fmt p;
-	int err = 0;
-
-	for (; !err && kv && kv[0] && kv[1]; kv += 2)
-		err = xenstore_write(s, pathf(&p, "%s/%s", dir, kv[0]), kv[1]);
-	return err;
-}
-
-int xs_domain_introduce(struct xs_store *s, uint32_t domid,
-			const struct xs_domain_info *info)
-{
-	static const char *const rw_dirs[] = {
-		"device", "control", "data", "drivers", "feature", "attr",
-		"error", "messages",
-	};
-	struct path_fmt p;
-	char home[32], num[32];
-	unsigned int i;
-	int err;
-
-	if (domid == 0 || domid >= 0x7ff0)
-		return -EINVAL;
-	domain_home(domid, home, sizeof(home));
-	/* The domain reads its home but only dom0 may change what is there. */
-	err = mkdir_owned(s, home, 0, 'n', domid);
-	snprintf(num, sizeof(num), "%" PRIu32, domid);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/domid", home), num);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/name", home),
-			       info && info->name ? info->name : "guest");
-	snprintf(num, sizeof(num), "%" PRIu64, info ? info->memory_kib : 0);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/memory/target", home), num);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/memory/static-max", home), num);
-	for (i = 0; !err && info && i < info->vcpus; i++)
-		err = xenstore_write(s, pathf(&p, "%s/cpu/%u/availability", home, i),
-			       "online");
-	for (i = 0; !err && i < sizeof(rw_dirs) / sizeof(rw_dirs[0]); i++)
-		err = mkdir_owned(s, pathf(&p, "%s/%s", home, rw_dirs[i]),
-				  domid, 'n', domid);
-	if (!err)
-		err = mkdir_owned(s, pathf(&p, "%s/backend", home), 0, 'n',
-				  domid);
-	/* Features the toolstack advertises; read-only for the guest. */
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/control/platform-feature-"
-					"multiprocessor-suspend", home), "1");
-	if (!err)
-		err = mkdir_owned(s, p.buf, 0, 'n', domid);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/control/platform-feature-"
-					"xs_reset_watches", home), "1");
-	if (!err)
-		err = mkdir_owned(s, p.buf, 0, 'n', domid);
-	if (!err)
-		err = store_introduce(s, domid);
-	return host_done(s, err);
-}
-
-int xs_domain_release(struct xs_store *s, uint32_t domid)
-{
-	char home[32];
-	int err;
-
-	domain_home(domid, home, sizeof(home));
-	err = store_release(s, domid);
-	if (!err)
-		err = xenstore_rm(s, home);
-	return host_done(s, err);
-}
-
-int xs_device_add(struct xs_store *s, uint32_t fe_domid, uint32_t be_domid,
-		  const char *type, unsigned int devid,
-		  const char *const *fe_kv, const char *const *be_kv)
-{
-	struct path_fmt fe, be, p;
-	char num[16];
-	int err;
-
-	pathf(&fe, "/local/domain/%" PRIu32 "/device/%s/%u", fe_domid, type,
-	      devid);
-	pathf(&be, "/local/domain/%" PRIu32 "/backend/%s/%" PRIu32 "/%u",
-	      be_domid, type, fe_domid, devid);
-	err = mkdir_owned(s, fe.buf, fe_domid, 'n', be_domid);
-	if (!err)
-		err = mkdir_owned(s, be.buf, be_domid, 'n', fe_domid);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/backend", fe.buf), be.buf);
-	snprintf(num, sizeof(num), "%" PRIu32, be_domid);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/backend-id", fe.buf), num);
-	if (!err)
-		err = write_kv_list(s, fe.buf, fe_kv);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/frontend", be.buf), fe.buf);
-	snprintf(num, sizeof(num), "%" PRIu32, fe_domid);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/frontend-id", be.buf), num);
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/online", be.buf), "1");
-	if (!err)
-		err = write_kv_list(s, be.buf, be_kv);
-	/* State last: a frontend that sees it finds everything else. */
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/state", be.buf), "1");
-	if (!err)
-		err = xenstore_write(s, pathf(&p, "%s/state", fe.buf), "1");
-	return err;
-}
-
-int xs_device_remove(struct xs_store *s, uint32_t fe_domid,
-		     uint32_t be_domid, const char *type, unsigned int devid)
-{
-	struct path_fmt fe, be;
-	int err, err2;
-
-	pathf(&fe, "/local/domain/%" PRIu32 "/device/%s/%u", fe_domid, type,
-	      devid);
-	pathf(&be, "/local/domain/%" PRIu32 "/backend/%s/%" PRIu32 "/%u",
-	      be_domid, type, fe_domid, devid);
-	err = xenstore_rm(s, fe.buf);
-	err2 = xenstore_rm(s, be.buf);
-	return err ? err : err2;
 }
