@@ -271,14 +271,41 @@ static void test_queries(struct ktap *t)
 	ktap_case_end(t, "reservation queries and unsupported sub-ops");
 }
 
+static void test_balloon_cap(struct ktap *t)
+{
+	/* 512 MiB: more pages than one call may give back. */
+	struct fake_vm *f = fake_vm_new(1, 512ULL << 20);
+	uint64_t n = 70000, list = fake_alloc(f, 8 * n, 8), j;
+	struct xen_memory_reservation r = { .nr_extents = UINT64_MAX,
+					    .domid = DOMID_SELF };
+
+	for (j = 0; j < n; j++) {
+		uint64_t gfn = 0x10000 + j;	/* from 256 MiB up */
+
+		memcpy(f->ram + list + 8 * j, &gfn, 8);
+	}
+	set_xen_guest_handle(r.extent_start, (xen_pfn_t *)(uintptr_t)list);
+	KTAP_EXPECT(t, memop(f, XENMEM_decrease_reservation, &r, sizeof(r)) == 65536);
+	KTAP_EXPECT(t, xen_gfn_is_ballooned(f->vm.xen, 0x10000 + 65535));
+	KTAP_EXPECT(t, !xen_gfn_is_ballooned(f->vm.xen, 0x10000 + 65536));
+	/* A stopping VM ends the call at once. */
+	f->vm.stopping = 1;
+	r.nr_extents = n;
+	KTAP_EXPECT(t, memop(f, XENMEM_decrease_reservation | (65536 << 6), &r,
+			     sizeof(r)) == 65536);
+	fake_vm_free(f);
+	ktap_case_end(t, "balloon: a hostile extent count is bounded per call");
+}
+
 int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 4);
+	ktap_plan(&t, 5);
 	test_shared_info(&t);
 	test_memory_map(&t);
 	test_balloon(&t);
+	test_balloon_cap(&t);
 	test_queries(&t);
 	return ktap_finish(&t);
 }

@@ -23,6 +23,12 @@
 #pragma weak xen_grant_map_frame
 
 #define MAX_EXTENT_ORDER 9	/* Xen's default for a domU: 2 MiB */
+/*
+ * Xen preempts long balloon calls with a continuation; we cannot rewind
+ * the guest's RIP, so one call does at most this many extents (Linux asks
+ * for 512 at most) and reports the rest as not done.
+ */
+#define MAX_EXTENTS_PER_CALL 65536
 
 /* ---- ballooned-page tracking ----------------------------------------- */
 
@@ -295,9 +301,12 @@ static int64_t balloon(struct vcpu *vcpu, const struct xen_hcall *hc,
 		return e;
 	if (r.extent_order > MAX_EXTENT_ORDER || start >= r.nr_extents)
 		return (int64_t)start;
-	for (i = start; i < r.nr_extents; i++) {
+	for (i = start; i < r.nr_extents && i - start < MAX_EXTENTS_PER_CALL; i++) {
 		uint64_t gfn;
 		void *hva;
+
+		if (vcpu->vm->stopping)
+			break;
 
 		if (xen_read_ulong(vcpu, hc, r.extent_start, i, &gfn))
 			break;
