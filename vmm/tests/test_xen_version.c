@@ -161,13 +161,40 @@ static void test_dispatch(struct ktap *t)
 	ktap_case_end(t, "dispatch: CPL, compat args, physdev, log once");
 }
 
+static void test_vm_assist_and_privileged(struct ktap *t)
+{
+	struct fake_vm *f = fake_vm_new(1, RAM_SIZE);
+
+	KTAP_EXPECT(t, fake_hcall(f, 0, __HYPERVISOR_vm_assist, VMASST_CMD_enable,
+				  VMASST_TYPE_runstate_update_flag, 0) == 0);
+	KTAP_EXPECT(t, f->vm.xen->vm_assist ==
+		       (1ULL << VMASST_TYPE_runstate_update_flag));
+	KTAP_EXPECT(t, fake_hcall(f, 0, __HYPERVISOR_vm_assist, VMASST_CMD_disable,
+				  VMASST_TYPE_runstate_update_flag, 0) == 0);
+	KTAP_EXPECT(t, f->vm.xen->vm_assist == 0);
+	/* PV-only assists and nonsense types: -EINVAL; bad command -ENOSYS. */
+	KTAP_EXPECT(t, fake_hcall(f, 0, __HYPERVISOR_vm_assist, VMASST_CMD_enable,
+				  VMASST_TYPE_writable_pagetables, 0) == -EINVAL);
+	KTAP_EXPECT(t, fake_hcall(f, 0, __HYPERVISOR_vm_assist, VMASST_CMD_enable,
+				  1000, 0) == -EINVAL);
+	KTAP_EXPECT(t, fake_hcall(f, 0, __HYPERVISOR_vm_assist, 9,
+				  VMASST_TYPE_runstate_update_flag, 0) == -ENOSYS);
+	KTAP_EXPECT(t, fake_hcall(f, 0, __HYPERVISOR_platform_op, 0x1000, 0, 0) ==
+		       -EPERM);
+	KTAP_EXPECT(t, fake_hcall(f, 0, __HYPERVISOR_sysctl, 0x1000, 0, 0) == -EPERM);
+	KTAP_EXPECT(t, fake_hcall(f, 0, __HYPERVISOR_domctl, 0x1000, 0, 0) == -EPERM);
+	fake_vm_free(f);
+	ktap_case_end(t, "vm_assist runstate_update_flag; control-domain calls");
+}
+
 int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 3);
+	ktap_plan(&t, 4);
 	test_version(&t);
 	test_console(&t);
 	test_dispatch(&t);
+	test_vm_assist_and_privileged(&t);
 	return ktap_finish(&t);
 }

@@ -37,7 +37,22 @@ static int64_t grant_table_op(struct vcpu *vcpu, const struct xen_hcall *hc)
 	return xen_grant_table_op(vcpu, hc);
 }
 
+/*
+ * In Xen's HVM table, but for the control domain: XSM refuses a domU
+ * before looking at the arguments.
+ */
+static int64_t privileged_only(struct vcpu *vcpu, const struct xen_hcall *hc)
+{
+	(void)vcpu;
+	(void)hc;
+	return -EPERM;
+}
+
 static const struct hcall_entry hcall_table[] = {
+	[__HYPERVISOR_platform_op] = { "platform_op", privileged_only },
+	[__HYPERVISOR_vm_assist] = { "vm_assist", xen_vm_assist },
+	[__HYPERVISOR_sysctl] = { "sysctl", privileged_only },
+	[__HYPERVISOR_domctl] = { "domctl", privileged_only },
 	[__HYPERVISOR_memory_op] = { "memory_op", xen_memory_op },
 	[__HYPERVISOR_set_timer_op] = { "set_timer_op", xen_set_timer_op },
 	[__HYPERVISOR_xen_version] = { "xen_version", xen_version_op },

@@ -114,6 +114,7 @@ struct xen {
 	uint64_t params[HVM_NR_PARAMS];
 	uint8_t handle[16];		/* XENVER_guest_handle (domain UUID) */
 	unsigned int shutdown_code;	/* SCHEDOP_shutdown_code, ~0u unset */
+	uint64_t vm_assist;		/* enabled VMASST_TYPE_* bits */
 	int64_t time_offset_ns;		/* Xen system time - CLOCK_BOOTTIME */
 	int console_fd;			/* CONSOLEIO_write goes here */
 	int timer_epfd;			/* all vCPU timerfds */
@@ -195,6 +196,7 @@ int64_t xen_event_channel_op(struct vcpu *vcpu, const struct xen_hcall *hc);
 int64_t xen_sched_op(struct vcpu *vcpu, const struct xen_hcall *hc);
 int64_t xen_physdev_op(struct vcpu *vcpu, const struct xen_hcall *hc);
 int64_t xen_console_io(struct vcpu *vcpu, const struct xen_hcall *hc);
+int64_t xen_vm_assist(struct vcpu *vcpu, const struct xen_hcall *hc);
 
 /* ---- event_channel_op.c: helpers for the other families -------------- */
 
