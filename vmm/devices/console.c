@@ -9,7 +9,7 @@
  * than copy junk, and count it.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,7 +45,7 @@ struct pv_console {
 
 	/* pv_console_attach() glue. */
 	struct vm *vm;
-	int in_fd, out_fd, out_fl;
+	int in_fd, out_fd;
 	uint32_t port;
 	bool in_paused;
 	bool out_polled;
@@ -280,16 +280,31 @@ static void attach_notify_guest(void *opaque)
 	xen_evtchn_notify_guest(c->vm, c->port);
 }
 
+/*
+ * Never block a vCPU on a slow terminal, without making the fd
+ * non-blocking (stdout usually shares its file description with stderr
+ * and the shell). A tty or pipe that polls writable takes at least this
+ * much without blocking (a tty wakes writers at 256 free bytes, a pipe
+ * at PIPE_BUF); regular files always do.
+ */
+#define SAFE_WRITE	256
+
 static ssize_t attach_write_out(void *opaque, const void *buf, size_t len)
 {
 	struct pv_console *c = opaque;
-	ssize_t k = write(c->out_fd, buf, len);
+	struct pollfd p = { .fd = c->out_fd, .events = POLLOUT };
+	ssize_t k;
 
+	if (poll(&p, 1, 0) < 0)
+		return errno == EINTR ? 0 : -1;
+	if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+		return -1;
+	if (!(p.revents & POLLOUT))
+		return 0;
+	k = write(c->out_fd, buf, len < SAFE_WRITE ? len : SAFE_WRITE);
 	if (k >= 0)
 		return k;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		return 0;
-	return -1;
+	return errno == EAGAIN || errno == EINTR ? 0 : -1;
 }
 
 static void attach_sink_ready(void *opaque, int fd, uint32_t events);
@@ -402,9 +417,6 @@ struct pv_console *pv_console_attach(struct vm *vm, uint64_t gfn, int in_fd,
 	c->vm = vm;
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
-	c->out_fl = fcntl(out_fd, F_GETFL);
-	if (c->out_fl >= 0)
-		fcntl(out_fd, F_SETFL, c->out_fl | O_NONBLOCK);
 	port = xen_evtchn_alloc_backend(vm, attach_port_notified, c, -1);
 	if (port < 0) {
 		err = -port;
@@ -414,17 +426,16 @@ struct pv_console *pv_console_attach(struct vm *vm, uint64_t gfn, int in_fd,
 	err = -xen_set_hvm_param(vm, PARAM_CONSOLE_PFN, gfn);
 	if (!err)
 		err = -xen_set_hvm_param(vm, PARAM_CONSOLE_EVTCHN, c->port);
-	if (!err && in_fd >= 0)
-		err = -event_loop_add(vm->loop, in_fd, EPOLLIN,
-				      attach_input_ready, c);
 	if (err)
 		goto fail_port;
+	/* Best effort: stdin may be closed or a file epoll cannot watch. */
+	if (in_fd >= 0 && event_loop_add(vm->loop, in_fd, EPOLLIN,
+					 attach_input_ready, c))
+		c->in_fd = -1;
 	return c;
 fail_port:
 	xen_evtchn_close_backend(vm, c->port);
 fail:
-	if (c->out_fl >= 0)
-		fcntl(out_fd, F_SETFL, c->out_fl);
 	pv_console_free(c);
 	errno = err;
 	return NULL;
@@ -439,7 +450,5 @@ void pv_console_detach(struct pv_console *c)
 	if (c->out_polled)
 		event_loop_del(c->vm->loop, c->out_fd);
 	xen_evtchn_close_backend(c->vm, c->port);
-	if (c->out_fl >= 0)
-		fcntl(c->out_fd, F_SETFL, c->out_fl);
 	pv_console_free(c);
 }

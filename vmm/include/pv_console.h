@@ -75,9 +75,10 @@ void pv_console_get_stats(struct pv_console *c, struct pv_console_stats *st);
 /*
  * The machine's one-call setup: use guest page @gfn (zeroed here) as the
  * console ring, allocate its event channel, publish both as
- * HVM_PARAM_CONSOLE_PFN/EVTCHN, read input from @in_fd (< 0: none) on
- * the event loop and write output to @out_fd (made non-blocking, so a
- * slow terminal never blocks a vCPU). The escape key stops the VM
+ * HVM_PARAM_CONSOLE_PFN/EVTCHN, read input from @in_fd (< 0: none; best
+ * effort, like stdin) on the event loop and write output to @out_fd only
+ * as far as it polls writable, so a slow terminal never blocks a vCPU and
+ * the fd's flags stay as they are. The escape key stops the VM
  * (VM_EXIT_POWEROFF). Returns NULL with errno set on failure.
  */
 struct pv_console *pv_console_attach(struct vm *vm, uint64_t gfn, int in_fd,

@@ -6,6 +6,7 @@
  */
 #include "xen/xen_state.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -195,10 +196,34 @@ static void test_console_attach(struct ktap *t)
 	KTAP_EXPECT(t, xen_get_hvm_param(&f->vm, 17) == gpa >> 12);
 	port = xen_get_hvm_param(&f->vm, 18);
 	in = fake_ptr(f, gpa);
-	/* Guest output reaches the host fd when the guest notifies. */
-	memcpy(in->out, "boot ok\n", 8);
-	__atomic_store_n(&in->out_prod, 8, __ATOMIC_RELEASE);
-	KTAP_EXPECT(t, guest_send(f, (uint32_t)port) == 0);
+	/*
+	 * The terminal is full (a blocking fd, as stdout usually is): the
+	 * notifying vCPU must not block, and nothing may be lost.
+	 */
+	{
+		int fl = fcntl(out[1], F_GETFL);
+		char junk[4096];
+		size_t filled = 0;
+		ssize_t w;
+
+		memset(junk, '.', sizeof(junk));
+		fcntl(out[1], F_SETFL, fl | O_NONBLOCK);
+		while ((w = write(out[1], junk, sizeof(junk))) > 0)
+			filled += (size_t)w;
+		fcntl(out[1], F_SETFL, fl);
+		memcpy(in->out, "boot ok\n", 8);
+		__atomic_store_n(&in->out_prod, 8, __ATOMIC_RELEASE);
+		KTAP_EXPECT(t, guest_send(f, (uint32_t)port) == 0);
+		/* Drain the filler; the loop then delivers the rest. */
+		while (filled) {
+			w = read(out[0], junk, filled < sizeof(junk) ?
+						       filled : sizeof(junk));
+			if (w <= 0)
+				break;
+			filled -= (size_t)w;
+		}
+		KTAP_EXPECT(t, filled == 0);
+	}
 	{
 		struct pollfd pf = { .fd = out[0], .events = POLLIN };
 
