@@ -183,6 +183,30 @@ static inline void xkh_bind(struct xkh *h, unsigned int port, unsigned int cpu)
 	h->target[port] = cpu;
 }
 
+/* Open /dev/xenkvm, attach h->vm and configure shared_info and vCPUs. */
+static inline void xkh_attach(struct xkh *h)
+{
+	unsigned int i;
+
+	h->xfd = xk_open();
+	TEST_ASSERT(xk_attach_fd(h->xfd, h->vm->fd) == 0, "attach");
+	TEST_ASSERT(xk_set_long_mode(h->xfd, h->long_mode) == 0, "long mode");
+	TEST_ASSERT(xk_set_shinfo(h->xfd, XKG_SHINFO >> 12) == 0, "shared_info");
+	for (i = 0; i < h->nr_vcpus; i++) {
+		long r;
+
+		r = xk_vcpu_set(h->xfd, i, XENKVM_VCPU_ATTR_VCPU_ID, i);
+		TEST_ASSERT(r == 0, "VCPU_ID %u: %ld", i, r);
+		r = xk_vcpu_set(h->xfd, i, XENKVM_VCPU_ATTR_VCPU_INFO,
+				h->hdr->use_vinfo[i] ? XKG_VINFO + 64 * i :
+				XENKVM_INVALID_GPA);
+		TEST_ASSERT(r == 0, "VCPU_INFO %u: %ld", i, r);
+		r = xk_vcpu_set(h->xfd, i, XENKVM_VCPU_ATTR_UPCALL_VECTOR,
+				XKG_VECTOR);
+		TEST_ASSERT(r == 0, "UPCALL_VECTOR %u: %ld", i, r);
+	}
+}
+
 /*
  * Create a VM with @nr vCPUs running the test guest, attach it, set the
  * layout and areas. Bit i of @vinfo_mask: vCPU i uses an explicit
@@ -214,24 +238,9 @@ static inline void xkh_create(struct xkh *h, unsigned int nr, int long_mode,
 	h->hdr->long_mode = long_mode;
 	xkh_bind(h, XKG_STOP_PORT, 0);
 
-	h->xfd = xk_open();
-	TEST_ASSERT(xk_attach_fd(h->xfd, h->vm->fd) == 0, "attach");
-	TEST_ASSERT(xk_set_long_mode(h->xfd, long_mode) == 0, "long mode");
-	TEST_ASSERT(xk_set_shinfo(h->xfd, XKG_SHINFO >> 12) == 0, "shared_info");
-	for (i = 0; i < nr; i++) {
-		long r;
-
+	for (i = 0; i < nr; i++)
 		h->hdr->use_vinfo[i] = !!(vinfo_mask & (1u << i));
-		r = xk_vcpu_set(h->xfd, i, XENKVM_VCPU_ATTR_VCPU_ID, i);
-		TEST_ASSERT(r == 0, "VCPU_ID %u: %ld", i, r);
-		r = xk_vcpu_set(h->xfd, i, XENKVM_VCPU_ATTR_VCPU_INFO,
-				h->hdr->use_vinfo[i] ? XKG_VINFO + 64 * i :
-				XENKVM_INVALID_GPA);
-		TEST_ASSERT(r == 0, "VCPU_INFO %u: %ld", i, r);
-		r = xk_vcpu_set(h->xfd, i, XENKVM_VCPU_ATTR_UPCALL_VECTOR,
-				XKG_VECTOR);
-		TEST_ASSERT(r == 0, "UPCALL_VECTOR %u: %ld", i, r);
-	}
+	xkh_attach(h);
 }
 
 static inline void xkh_start(struct xkh *h)
