@@ -221,6 +221,15 @@ static void test_bad_clients(struct ktap *t)
 	n = xs_args(buf, "/local/domain/5/domid", NULL);
 	KTAP_EXPECT(t, send_req(good, XS_READ, 7, buf, n) &&
 			       recv_msg(&v, good, &m) && !strcmp(m.body, "5"));
+	/* The flooder's unread requests must not keep the server busy. */
+	{
+		struct pollfd p = { .fd = xs_socket_fd(v.sk), .events = POLLIN };
+		int i;
+
+		for (i = 0; i < 8; i++)
+			xs_socket_dispatch(v.sk);
+		KTAP_EXPECT(t, poll(&p, 1, 0) == 0);
+	}
 	close(fd);
 	close(good);
 	srv_fini(&v);

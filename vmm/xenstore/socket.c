@@ -27,7 +27,7 @@ struct sock_client {
 	int fd;
 	struct xs_conn *conn;
 	bool dead;		/* close at the end of this dispatch */
-	bool want_out;		/* EPOLLOUT armed */
+	uint32_t armed;		/* epoll events we asked for */
 	char in[SOCK_INBUF];
 	size_t in_off;
 	size_t in_len;
@@ -41,14 +41,21 @@ struct xs_socket {
 	struct sock_client *clients;
 };
 
-static void client_arm(struct sock_client *cl, bool out)
+/*
+ * Poll for input only while we would take it (level-triggered EPOLLIN on
+ * unread data we refuse would spin the loop), and for output only while
+ * some waits.
+ */
+static void client_arm(struct sock_client *cl)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0),
-				  .data.ptr = cl };
+	const void *p;
+	uint32_t want = (xs_conn_peek_output(cl->conn, &p) ? EPOLLOUT : 0) |
+			(xs_conn_backlogged(cl->conn) ? 0 : EPOLLIN);
+	struct epoll_event ev = { .events = want, .data.ptr = cl };
 
-	if (cl->want_out == out)
+	if (cl->dead || cl->armed == want)
 		return;
-	cl->want_out = out;
+	cl->armed = want;
 	if (epoll_ctl(cl->sk->epfd, EPOLL_CTL_MOD, cl->fd, &ev))
 		cl->dead = true;
 }
@@ -72,7 +79,7 @@ static void client_flush(struct sock_client *cl)
 		}
 		xs_conn_consume_output(cl->conn, (size_t)k);
 	}
-	client_arm(cl, xs_conn_peek_output(cl->conn, &p) != 0);
+	client_arm(cl);
 }
 
 static void client_output_ready(void *opaque)
@@ -157,6 +164,7 @@ static void accept_clients(struct xs_socket *sk)
 		}
 		cl->sk = sk;
 		cl->fd = fd;
+		cl->armed = EPOLLIN;
 		cl->next = sk->clients;
 		sk->clients = cl;
 	}
@@ -193,15 +201,21 @@ int xs_socket_dispatch(struct xs_socket *sk)
 			accept_clients(sk);
 			continue;
 		}
+		if (evs[i].events & (EPOLLHUP | EPOLLERR)) {
+			cl->dead = true;	/* nobody left to answer */
+			continue;
+		}
 		if (evs[i].events & EPOLLOUT)
 			client_flush(cl);
-		if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		if (evs[i].events & EPOLLIN)
 			client_read(cl);
 	}
 	/* Output drained by now may unblock input held back earlier. */
-	for (cl = sk->clients; cl; cl = cl->next)
+	for (cl = sk->clients; cl; cl = cl->next) {
 		if (!cl->dead && cl->in_len && !xs_conn_backlogged(cl->conn))
 			client_feed(cl);
+		client_arm(cl);
+	}
 	reap_dead_clients(sk);
 	return 0;
 }
