@@ -507,6 +507,13 @@ int xk_hcall_set_attr(struct xk_vm *xvm, const struct xenkvm_attr *attr)
 			       sizeof(attr->u) - sizeof(attr->u.hcall)))
 			return -EINVAL;
 		xk_hcall_vm_prepare(xvm);
+		if (attr->u.hcall.flags & XENKVM_HCALL_INTERCEPT) {
+			/* vcpu_info.time and runstate follow vCPU load/put. */
+			int r = xk_runstate_hooks_get();
+
+			if (r)
+				return r;
+		}
 		/* Publish after the state the handler uses is ready. */
 		smp_store_release(&xvm->hcall_flags, attr->u.hcall.flags);
 		return 0;

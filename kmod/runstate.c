@@ -300,10 +300,109 @@ static void xk_rs_sync_srcu(struct xk_vcpu *xv)
 	raw_spin_unlock_irqrestore(&xv->rs_lock, flags);
 }
 
+/* ---- vcpu_info.time ---- */
+
+#define XK_VI_SIZE	64
+#define XK_VI_TIME	32	/* offset of vcpu_info.time, both layouts */
+
+/* Xen's struct vcpu_time_info, the same bytes as KVM's pvclock. */
+struct xk_vcpu_time {
+	u32 version;
+	u32 pad0;
+	u64 tsc_timestamp;
+	u64 system_time;
+	u32 tsc_to_system_mul;
+	s8 tsc_shift;
+	u8 flags;
+	u8 pad1[2];
+} __packed;
+
+/*
+ * Copy KVM's hv_clock into the vCPU's vcpu_info.time (Xen's protocol:
+ * version odd, fields, version even), if it changed or moved since the
+ * last copy. Any context: uses the caches only under their read locks
+ * (shared_info's before vcpu_info's, as evtchn.c). Returns -EAGAIN if a
+ * cache needs a refresh, 0 otherwise.
+ */
+static int xk_time_write(struct xk_vcpu *xv, bool force)
+{
+	struct pvclock_vcpu_time_info *hv = &xv->vcpu->arch.hv_clock;
+	struct xk_gpc *sh = &xv->xvm->shared_info, *gpc = &xv->vcpu_info;
+	u32 id = READ_ONCE(xv->xen_vcpu_id), ver, mul;
+	struct xk_vcpu_time *ti = NULL;
+	unsigned long sflags, flags;
+	u64 tsc, sys;
+	gpa_t gpa = INVALID_GPA;
+	int r = 0;
+
+	mul = READ_ONCE(hv->tsc_to_system_mul);
+	if (!mul)
+		return 0;	/* KVM has not computed it yet */
+	tsc = READ_ONCE(hv->tsc_timestamp);
+	sys = READ_ONCE(hv->system_time);
+
+	read_lock_irqsave(&sh->lock, sflags);
+	read_lock_irqsave(&gpc->lock, flags);
+	if (gpc->active) {
+		if (xk_gpc_check(gpc)) {
+			ti = gpc->khva + XK_VI_TIME;
+			gpa = gpc->gpa;
+		} else {
+			r = -EAGAIN;
+		}
+	} else if (id < XK_LEGACY_VCPUS && sh->active) {
+		if (xk_gpc_check(sh)) {
+			ti = sh->khva + id * XK_VI_SIZE + XK_VI_TIME;
+			gpa = sh->gpa + id * XK_VI_SIZE;
+		} else {
+			r = -EAGAIN;
+		}
+	}
+	if (ti && (force || gpa != xv->time_gpa || tsc != xv->time_tsc ||
+		   sys != xv->time_sys || mul != xv->time_mul)) {
+		ver = (READ_ONCE(ti->version) + 1) | 1;
+		WRITE_ONCE(ti->version, ver);
+		smp_wmb();	/* odd version before the fields */
+		WRITE_ONCE(ti->tsc_timestamp, tsc);
+		WRITE_ONCE(ti->system_time, sys);
+		WRITE_ONCE(ti->tsc_to_system_mul, mul);
+		WRITE_ONCE(ti->tsc_shift, READ_ONCE(hv->tsc_shift));
+		/* Only "TSC stable" has the same meaning in Xen's flags. */
+		WRITE_ONCE(ti->flags, READ_ONCE(hv->flags) & PVCLOCK_TSC_STABLE_BIT);
+		smp_wmb();	/* the fields before the even version */
+		WRITE_ONCE(ti->version, ver + 1);
+		xv->time_gpa = gpa;
+		xv->time_tsc = tsc;
+		xv->time_sys = sys;
+		xv->time_mul = mul;
+	}
+	read_unlock_irqrestore(&gpc->lock, flags);
+	read_unlock_irqrestore(&sh->lock, sflags);
+	return r;
+}
+
+/* vCPU thread, may sleep: write, refreshing a stale cache once. */
+static void xk_time_sync(struct xk_vcpu *xv)
+{
+	if (xk_time_write(xv, false) != -EAGAIN)
+		return;
+	if (xk_gpc_refresh(xv->vcpu_info.active ? &xv->vcpu_info :
+			   &xv->xvm->shared_info))
+		return;
+	xk_time_write(xv, false);
+}
+
+/*
+ * The vCPU thread's sleepable point (each intercepted hypercall, kvm->srcu
+ * held): catch the runstate area and vcpu_info.time up.
+ */
 void xk_runstate_sync(struct xk_vcpu *xv)
 {
-	if (xv->hcall_ready && READ_ONCE(xv->rs_gpa) != INVALID_GPA)
+	if (!xv->hcall_ready)
+		return;
+	if (READ_ONCE(xv->rs_gpa) != INVALID_GPA)
 		xk_rs_sync_srcu(xv);
+	xk_time_sync(xv);
 }
 
 /* ---- the ftrace hooks on kvm_arch_vcpu_load/put ---- */
@@ -323,7 +422,12 @@ static void notrace xk_rs_hook(struct kvm_vcpu *vcpu, bool load)
 		goto out;
 	xv = xk_vcpu_by_kvm_vcpu(xvm, vcpu);
 	/* Acquire pairs with the release in xk_hcall_vcpu_init(). */
-	if (!xv || !smp_load_acquire(&xv->hcall_ready) || !xk_rs_enabled(xv))
+	if (!xv || !smp_load_acquire(&xv->hcall_ready))
+		goto out;
+	/* A vcpu_info the VMM moved while the vCPU was out gets the time. */
+	if (load && (READ_ONCE(xvm->hcall_flags) & XENKVM_HCALL_INTERCEPT))
+		xk_time_write(xv, false);
+	if (!xk_rs_enabled(xv))
 		goto out;
 	if (load)
 		state = RUNSTATE_running;
@@ -377,35 +481,100 @@ static struct ftrace_ops xk_rs_put_ops = {
 	.flags = FTRACE_OPS_FL_SAVE_REGS,
 };
 
-static int xk_rs_hook_one(struct ftrace_ops *ops, const char *fn)
+/*
+ * kvm_hv_setup_tsc_page(kvm, hv_clock) is the last thing
+ * kvm_guest_time_update() does, on the vCPU thread, once hv_clock holds
+ * the new parameters: the moment to copy them into vcpu_info.time. Its
+ * second argument is only trusted if it is the hv_clock of one of the
+ * VM's own vCPUs (a kernel may pass a copy).
+ */
+static void notrace xk_time_hook(unsigned long ip, unsigned long parent_ip,
+				 struct ftrace_ops *ops,
+				 struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct kvm_vcpu *vcpu, *v;
+	struct xk_vcpu *xv;
+	struct xk_vm *xvm;
+	unsigned long i;
+	struct kvm *kvm;
+	int bit;
+
+	if (!regs)
+		return;
+	bit = ftrace_test_recursion_trylock(ip, parent_ip);
+	if (bit < 0)
+		return;
+	kvm = (struct kvm *)regs->di;
+	rcu_read_lock();
+	xvm = xk_vm_lookup(kvm);
+	if (!xvm || READ_ONCE(xvm->dead) ||
+	    !(READ_ONCE(xvm->hcall_flags) & XENKVM_HCALL_INTERCEPT))
+		goto out;
+	vcpu = NULL;
+	kvm_for_each_vcpu(i, v, kvm) {
+		if ((unsigned long)&v->arch.hv_clock == regs->si) {
+			vcpu = v;
+			break;
+		}
+	}
+	if (!vcpu)
+		goto out;
+	xv = xk_vcpu_by_kvm_vcpu(xvm, vcpu);
+	/* Acquire pairs with the release in xk_hcall_vcpu_init(). */
+	if (xv && smp_load_acquire(&xv->hcall_ready))
+		xk_time_write(xv, false);
+out:
+	rcu_read_unlock();
+	ftrace_test_recursion_unlock(bit);
+}
+
+static struct ftrace_ops xk_time_ops = {
+	.func = xk_time_hook,
+	.flags = FTRACE_OPS_FL_SAVE_REGS,
+};
+
+static bool xk_time_hooked;
+
+static int xk_rs_hook_one(struct ftrace_ops *ops, const char *fn,
+			  bool optional)
 {
 	int r;
 
 	r = ftrace_set_filter(ops, (unsigned char *)fn, strlen(fn), 1);
-	if (r) {
-		pr_err("runstate: cannot filter on %s: %d\n", fn, r);
-		return r;
+	if (!r) {
+		r = register_ftrace_function(ops);
+		if (r)
+			ftrace_free_filter(ops);
 	}
-	r = register_ftrace_function(ops);
-	if (r) {
-		pr_err("runstate: cannot hook %s: %d\n", fn, r);
-		ftrace_free_filter(ops);
-	}
+	if (r && optional)
+		pr_info("no hook on %s (%d): vcpu_info.time follows vCPU load and hypercalls only\n",
+			fn, r);
+	else if (r)
+		pr_err("cannot hook %s: %d\n", fn, r);
 	return r;
 }
 
-/* Process context. */
-static int xk_rs_hooks_get(void)
+/*
+ * Process context. Registers the hooks on first use (a runstate area, or
+ * hypercall interception, which keeps vcpu_info.time). The one on
+ * kvm_hv_setup_tsc_page is optional: without it the time is copied at
+ * vCPU load and at each hypercall.
+ */
+int xk_runstate_hooks_get(void)
 {
 	int r = 0;
 
 	mutex_lock(&xk_rs_hook_lock);
 	if (xk_rs_hooked)
 		goto out;
-	r = xk_rs_hook_one(&xk_rs_load_ops, "kvm_arch_vcpu_load");
+	if (!xk_time_hooked &&
+	    !xk_rs_hook_one(&xk_time_ops, "kvm_hv_setup_tsc_page", true))
+		xk_time_hooked = true;
+	r = xk_rs_hook_one(&xk_rs_load_ops, "kvm_arch_vcpu_load", false);
 	if (r)
 		goto out;
-	r = xk_rs_hook_one(&xk_rs_put_ops, "kvm_arch_vcpu_put");
+	r = xk_rs_hook_one(&xk_rs_put_ops, "kvm_arch_vcpu_put", false);
 	if (r) {
 		unregister_ftrace_function(&xk_rs_load_ops);
 		ftrace_free_filter(&xk_rs_load_ops);
@@ -425,6 +594,11 @@ int xk_runstate_init(void)
 void xk_runstate_exit(void)
 {
 	mutex_lock(&xk_rs_hook_lock);
+	if (xk_time_hooked) {
+		unregister_ftrace_function(&xk_time_ops);
+		ftrace_free_filter(&xk_time_ops);
+		xk_time_hooked = false;
+	}
 	if (xk_rs_hooked) {
 		unregister_ftrace_function(&xk_rs_put_ops);
 		unregister_ftrace_function(&xk_rs_load_ops);
@@ -476,7 +650,7 @@ static int xk_rs_set_area(struct xk_vcpu *xv, gpa_t gpa, gpa_t gpa2)
 		r = xk_rs_resolve(kvm, gpa, gpa2, size, hva, &len0);
 		if (r)
 			return r;
-		r = xk_rs_hooks_get();
+		r = xk_runstate_hooks_get();
 		if (r)
 			return r;
 	}
