@@ -27,7 +27,7 @@ static u64 xk_caps(void)
 	       XENKVM_CAP_IRQ_ROUTING | XENKVM_CAP_IRQFD |
 	       XENKVM_CAP_HCALL_INTERCEPT | XENKVM_CAP_FAST_SEND |
 	       XENKVM_CAP_FAST_TIMER | XENKVM_CAP_FAST_POLL |
-	       XENKVM_CAP_RUNSTATE;
+	       XENKVM_CAP_RUNSTATE | XENKVM_CAP_TIME_INFO;
 }
 
 static long xk_get_caps(void __user *uarg)

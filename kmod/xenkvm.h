@@ -110,6 +110,11 @@ struct xk_vcpu {
 	u64 rs_entry_time;		/* Xen system time */
 	u64 rs_time[4];
 	u64 rs_host_ns;			/* host CLOCK_MONOTONIC at entry */
+	/* runstate.c: vcpu_info.time last written (see there) */
+	gpa_t time_gpa;
+	u64 time_tsc;
+	u64 time_sys;
+	u32 time_mul;
 	u8 timer_rearms;		/* hrtimer fired early in Xen time */
 };
 
@@ -302,5 +307,6 @@ int xk_runstate_get_attr(struct xk_vcpu *xv, struct xenkvm_vcpu_attr *a);
 enum xk_hc_action xk_runstate_vcpu_op(struct xk_vm *xvm, struct xk_vcpu *xv,
 				      struct xk_hcall *hc);
 void xk_runstate_sync(struct xk_vcpu *xv);	/* vCPU thread, may sleep */
+int xk_runstate_hooks_get(void);		/* process context */
 
 #endif /* XENKVM_INTERNAL_H */
