@@ -347,6 +347,13 @@ static int xl_flag(const char *f, bool *is_flag, char *err, size_t errlen)
 	return 0;
 }
 
+static bool looks_like_vdev(const char *s)
+{
+	uint32_t devid;
+
+	return !isdigit((unsigned char)s[0]) && !blk_vdev_to_devid(s, &devid);
+}
+
 static int xl_item(struct blk_spec *out, struct xl_disk *d, char *item,
 		   char *err, size_t errlen)
 {
@@ -371,6 +378,11 @@ static int xl_item(struct blk_spec *out, struct xl_disk *d, char *item,
 	if (pos == XL_NPOS)
 		return fail(err, errlen, "too many positional disk parameters at '%s'",
 			    item);
+	/* xm's "target,vdev,access" without a prefix: a vdev is no format. */
+	if (pos == XL_FORMAT && looks_like_vdev(item)) {
+		d->have[XL_FORMAT] = true;
+		pos = XL_VDEV;
+	}
 	return xl_set(out, d, (enum xl_pos)pos, item, err, errlen);
 }
 
