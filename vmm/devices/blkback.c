@@ -107,8 +107,8 @@ struct blkback {
 	bool uring_ok;
 	int cq_efd;
 	unsigned int in_flight;		/* struct blk_io outstanding */
-	unsigned int unsubmitted;	/* SQEs prepared since the last submit */
 	bool broken_logged;
+	bool submit_logged;
 	struct blkback_stats st;
 };
 
@@ -374,6 +374,7 @@ static void notify_queue(struct blk_queue *q)
 }
 
 static void kick_queue(struct blk_queue *q);
+static void submit(struct blkback *b);
 
 /* Reap every completion there is; returns how many requests finished. */
 static int reap(struct blkback *b)
@@ -401,18 +402,30 @@ static int reap(struct blkback *b)
 	for (unsigned int i = 0; i < b->nr_queues; i++)
 		if (b->queues[i].connected)
 			kick_queue(&b->queues[i]);
+	submit(b);
 	return (int)(before - b->in_flight);
 }
 
 /* ---- submission ---- */
 
+/*
+ * Hand every prepared SQE to the kernel. One that could not go now (the
+ * kernel said EBUSY/EAGAIN) stays in the SQ and goes with the next
+ * submit, which reap() makes after every completion batch.
+ */
 static void submit(struct blkback *b)
 {
-	if (!b->unsubmitted)
+	int ret;
+
+	if (!b->uring_ok || !io_uring_sq_ready(&b->uring))
 		return;
-	b->unsubmitted = 0;
 	b->st.submits++;
-	io_uring_submit(&b->uring);
+	ret = io_uring_submit(&b->uring);
+	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY &&
+	    !b->submit_logged) {
+		b->submit_logged = true;
+		blk_log(b, "io_uring_submit: %s", strerror(-ret));
+	}
 }
 
 /* @n SQEs in a row (a linked chain must not be split across submits). */
@@ -422,7 +435,6 @@ static struct io_uring_sqe *get_sqes(struct blkback *b, unsigned int n)
 		submit(b);
 	if (io_uring_sq_space_left(&b->uring) < n)
 		return NULL;
-	b->unsubmitted += n;
 	return io_uring_get_sqe(&b->uring);
 }
 
@@ -1208,6 +1220,19 @@ int blkback_service(struct blkback *b, int wait_ms)
 		done += reap(b);
 	}
 	return done;
+}
+
+int blkback_set_dio_align(struct blkback *b, unsigned int mem_align,
+			  unsigned int offset_align)
+{
+	if (b->spec.cache != BLK_CACHE_NONE || mem_align < BLKIF_SECTOR_SIZE ||
+	    offset_align < BLKIF_SECTOR_SIZE || (mem_align & (mem_align - 1)) ||
+	    (offset_align & (offset_align - 1)) || mem_align > 65536 ||
+	    offset_align > 65536)
+		return -EINVAL;
+	b->dio_mem_align = mem_align;
+	b->dio_offset_align = offset_align;
+	return 0;
 }
 
 void blkback_get_stats(const struct blkback *b, struct blkback_stats *st)

@@ -108,6 +108,15 @@ int64_t blkback_check_resize(struct blkback *b);
  */
 int blkback_service(struct blkback *b, int wait_ms);
 
+/*
+ * cache=none only: the O_DIRECT alignment of buffers (@mem_align) and of
+ * offsets and lengths (@offset_align), powers of two from 512, normally
+ * probed with statx(STATX_DIOALIGN). Tests set it to exercise the bounce
+ * buffer and the buffered fallback on any file system. 0 or -EINVAL.
+ */
+int blkback_set_dio_align(struct blkback *b, unsigned int mem_align,
+			  unsigned int offset_align);
+
 void blkback_get_stats(const struct blkback *b, struct blkback_stats *st);
 /* XenbusState of the backend (for tests and diagnostics). */
 int blkback_state(const struct blkback *b);
