@@ -743,11 +743,97 @@ static void test_backpressure(struct ktap *t)
 	ktap_case_end(t, "a client that does not read is throttled");
 }
 
+/* xorshift64*, fixed seed: a failure reproduces. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+/*
+ * Random operations from the guest and dom0, inside and outside
+ * transactions: every reply is well formed and the tree and the quota
+ * accounting stay consistent throughout.
+ */
+static void test_random_ops_stay_consistent(struct ktap *t)
+{
+	static const char *const paths[] = {
+		"data/a", "data/a/b", "data/a/b/c", "data/d", "device/x",
+		"device/x/y", "/local/domain/7/data/a", "/tool/t", "/tool",
+		"control/shutdown", "name", "data",
+	};
+	static const char *const perms[] = { "n7", "r0", "b7", "n0", "w7" };
+	const unsigned int nr_paths = sizeof(paths) / sizeof(paths[0]);
+	uint64_t seed = 0xc0ffee;
+	uint32_t tx[2] = { 0, 0 };
+	unsigned int i, bad = 0, broken = 0;
+	struct env e;
+
+	env_init(&e);
+	for (i = 0; i < 60000; i++) {
+		uint64_t r = rnd(&seed);
+		unsigned int who = r & 1;
+		struct xs_client *cl = who ? &e.guest : &e.dom0;
+		const char *p = paths[(r >> 1) % nr_paths];
+		uint32_t id = (r >> 8) % 3 ? tx[who] : 0;
+		struct xs_msg *m = NULL;
+
+		switch ((r >> 16) % 9) {
+		case 0:
+		case 1:
+			m = wr(&e, cl, id, p, (r >> 32) & 1 ? "v" : "");
+			break;
+		case 2:
+			m = op1(&e, cl, XS_MKDIR, id, p);
+			break;
+		case 3:
+			m = op1(&e, cl, XS_RM, id, p);
+			break;
+		case 4:
+			m = op2(&e, cl, XS_SET_PERMS, id, p,
+				perms[(r >> 40) % 5]);
+			break;
+		case 5:
+			m = op1(&e, cl, XS_READ, id, p);
+			break;
+		case 6:
+			if (!tx[who]) {
+				tx[who] = tx_start(&e, cl);
+				continue;
+			}
+			/* fall through */
+		case 7:
+			if (tx[who]) {
+				m = op1(&e, cl, XS_TRANSACTION_END, tx[who],
+					(r >> 48) & 3 ? "T" : "F");
+				tx[who] = 0;
+			}
+			break;
+		default:
+			m = op1(&e, cl, XS_DIRECTORY, id, p);
+			break;
+		}
+		if (m && m->hdr.type == XS_INVALID)
+			bad++;
+		xs_client_drain(cl);
+		cl->nr_events = 0;
+		if (i % 97 == 0 && xs_store_check(e.s))
+			broken++;
+	}
+	KTAP_EXPECT(t, bad == 0);
+	KTAP_EXPECT(t, broken == 0);
+	KTAP_EXPECT(t, xs_store_check(e.s) == 0);
+	env_fini(&e);
+	ktap_case_end(t, "random operations keep tree and quotas consistent");
+}
+
 int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 10);
+	ktap_plan(&t, 11);
 	test_basic_ops(&t);
 	test_bad_paths_and_messages(&t);
 	test_permissions(&t);
@@ -758,5 +844,6 @@ int main(void)
 	test_directory_part(&t);
 	test_devices_and_host_watch(&t);
 	test_backpressure(&t);
+	test_random_ops_stay_consistent(&t);
 	return ktap_finish(&t);
 }

@@ -1630,3 +1630,70 @@ int xenstore_unwatch(struct xs_store *s, const char *path, xs_watch_cb cb,
 	watch_free(w);
 	return 0;
 }
+
+/* ---- self-check, for tests ---- */
+
+static int check_node(const struct xs_node *n, struct owner_count *cnt,
+		      unsigned int *nr_cnt, unsigned int max_cnt)
+{
+	unsigned int i;
+	int err = 0;
+
+	if (!n->nr_perms || !n->perms)
+		return -EINVAL;
+	for (i = 0; i < *nr_cnt && cnt[i].domid != n->perms[0].domid; i++)
+		;
+	if (i == *nr_cnt) {
+		if (*nr_cnt == max_cnt)
+			return -E2BIG;
+		cnt[i].domid = n->perms[0].domid;
+		cnt[i].count = 0;
+		(*nr_cnt)++;
+	}
+	cnt[i].count++;
+	for (i = 0; !err && i < n->nr_kids; i++) {
+		if (n->kids[i]->parent != n || !n->kids[i]->name[0] ||
+		    strchr(n->kids[i]->name, '/'))
+			return -EINVAL;
+		err = check_node(n->kids[i], cnt, nr_cnt, max_cnt);
+	}
+	return err;
+}
+
+/* The accounting that quotas trust must match the tree. */
+static int check_tree(const struct xs_tree *t)
+{
+	struct owner_count cnt[64];
+	unsigned int nr = 0, i;
+	int err = check_node(t->root, cnt, &nr, 64);
+
+	for (i = 0; !err && i < nr; i++)
+		if (owner_count(t, cnt[i].domid) != cnt[i].count)
+			err = -EDOM;
+	for (i = 0; !err && i < t->nr_owners; i++) {
+		unsigned int j;
+
+		for (j = 0; j < nr && cnt[j].domid != t->owners[i].domid; j++)
+			;
+		if (t->owners[i].count && j == nr)
+			err = -EDOM;
+	}
+	return err;
+}
+
+int xs_store_check(struct xs_store *s)
+{
+	struct xs_conn *c;
+	int err = check_tree(&s->tree);
+
+	for (c = s->conns; !err && c; c = c->next) {
+		struct xs_tx *tx;
+		unsigned int n = 0;
+
+		for (tx = c->txs; !err && tx; tx = tx->next, n++)
+			err = check_tree(&tx->tree);
+		if (!err && n != c->nr_txs)
+			err = -EDOM;
+	}
+	return err;
+}

@@ -45,6 +45,8 @@ struct xs_quota {
 struct xs_store *xs_store_new(void);
 void xs_store_free(struct xs_store *s);
 void xs_store_get_quota(const struct xs_store *s, struct xs_quota *q);
+/* Consistency of the tree and its quota accounting (tests): 0 or -errno. */
+int xs_store_check(struct xs_store *s);
 void xs_store_set_quota(struct xs_store *s, const struct xs_quota *q);
 
 /*
