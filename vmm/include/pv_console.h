@@ -83,6 +83,7 @@ void pv_console_get_stats(struct pv_console *c, struct pv_console_stats *st);
  */
 struct pv_console *pv_console_attach(struct vm *vm, uint64_t gfn, int in_fd,
 				     int out_fd);
+/* Once the vCPUs and the event loop have stopped. */
 void pv_console_detach(struct pv_console *c);
 
 #endif

@@ -185,6 +185,7 @@ struct xs_service *xs_service_start(struct vm *vm, uint64_t store_gfn,
 				    const char *socket_path,
 				    const struct xs_domain_info *info);
 struct xs_store *xs_service_store(struct xs_service *svc);
+/* Once the vCPUs and the event loop have stopped. */
 void xs_service_stop(struct xs_service *svc);
 
 #endif
