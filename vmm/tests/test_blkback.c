@@ -1026,11 +1026,133 @@ static void test_flush_survives_kill(struct ktap *t)
 	ktap_case_end(t, "a flushed write survives kill -9 of the backend");
 }
 
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A request slot of random but often almost-valid content. */
+static void random_request(struct fe *e, uint64_t *seed, uint64_t id,
+			   const uint32_t *refs, unsigned int nrefs,
+			   uint32_t ind_ref, struct blkif_request_segment *ind)
+{
+	blkif_request_t *r = RING_GET_REQUEST(&e->q[0].r64, e->q[0].r64.req_prod_pvt);
+	uint64_t pick = rnd(seed);
+
+	for (size_t i = 0; i < sizeof(*r); i += 8) {
+		uint64_t v = rnd(seed);
+
+		memcpy((uint8_t *)r + i, &v, sizeof(*r) - i < 8 ? sizeof(*r) - i : 8);
+	}
+	r->operation = (uint8_t)(rnd(seed) % 8);
+	r->id = id;
+	if (pick % 4)
+		r->sector_number = rnd(seed) % (DISK_SECTORS + 16);
+	if (r->operation == BLKIF_OP_INDIRECT) {
+		struct blkif_request_indirect *in = (void *)r;
+
+		in->indirect_op = (uint8_t)(rnd(seed) % 3);
+		in->nr_segments = (uint16_t)(rnd(seed) % 300);
+		in->id = id;
+		in->indirect_grefs[0] = pick % 8 ? ind_ref : (uint32_t)rnd(seed);
+		for (unsigned int i = 0; i < 300; i++)
+			ind[i] = (struct blkif_request_segment){
+				refs[rnd(seed) % nrefs], (uint8_t)(rnd(seed) % 9),
+				(uint8_t)(rnd(seed) % 9) };
+	} else if (r->operation == BLKIF_OP_DISCARD) {
+		((struct blkif_request_discard *)r)->nr_sectors = rnd(seed) % 64;
+	} else {
+		r->nr_segments = (uint8_t)(rnd(seed) % 13);
+		for (unsigned int i = 0; i < 11; i++) {
+			uint8_t a = (uint8_t)(rnd(seed) % 9), b = (uint8_t)(rnd(seed) % 9);
+
+			r->seg[i].gref = pick % 16 ? refs[rnd(seed) % nrefs] :
+						     (uint32_t)rnd(seed);
+			r->seg[i].first_sect = pick % 3 ? (a < b ? a : b) : a;
+			r->seg[i].last_sect = pick % 3 ? (a < b ? b : a) : b;
+		}
+	}
+	e->q[0].r64.req_prod_pvt++;
+}
+
+/*
+ * A hostile frontend against the whole backend: random requests over
+ * real grants (some read-only, some bogus), every one answered with its
+ * id, no access outside the grants (ASan), no pin left behind, the image
+ * never resized, and the backend still serving at the end.
+ */
+static void test_fuzz_backend(struct ktap *t)
+{
+	struct fe *e = fe_new(false, BLK_CACHE_WRITEBACK);
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+	uint32_t refs[24], ind_ref;
+	struct blkif_request_segment *ind;
+	unsigned long posted = 0, answered = 0, wrong = 0, ok = 0;
+	const char *env = getenv("BLK_FUZZ_SEED");
+	struct stat sb;
+	bool pinned = false;
+
+	if (env)
+		seed = strtoull(env, NULL, 0);
+	printf("# backend fuzz seed %#llx\n", (unsigned long long)seed);
+	KTAP_EXPECT(t, e && e->b);
+	if (!e || !e->b)
+		goto out;
+	fe_connect(e, BLKIF_ABI_64, 1, 0);
+	for (unsigned int i = 0; i < 24; i++)
+		refs[i] = fe_grant(e, fe_page(e), i % 3 == 0);
+	ind = (struct blkif_request_segment *)ptr(e, fe_page(e));
+	ind_ref = fe_grant(e, (uint64_t)((uint8_t *)ind - e->f->ram), true);
+	for (unsigned int round = 0; round < 1500; round++) {
+		unsigned int n = 1 + (unsigned int)(rnd(&seed) % 16);
+		uint64_t id;
+		int16_t st;
+
+		for (unsigned int i = 0; i < n; i++)
+			random_request(e, &seed, posted + i, refs, 24, ind_ref, ind);
+		fe_kick(e, 0);
+		for (int k = 0; k < 200 && fe_unconsumed(e, 0) < n; k++)
+			blkback_service(e->b, 10);
+		for (unsigned int i = 0; i < n; i++) {
+			if (!fe_response(e, 0, &id, &st)) {
+				wrong++;
+				break;
+			}
+			answered++;
+			wrong += id < posted || id >= posted + n;
+			ok += st == BLKIF_RSP_OKAY;
+		}
+		posted += n;
+		/* Re-arm as blkfront does after taking its responses. */
+		e->q[0].r64.sring->rsp_event = e->q[0].r64.rsp_cons + 1;
+	}
+	printf("# backend fuzz: %lu requests, %lu answered OK\n", posted, ok);
+	KTAP_EXPECT(t, answered == posted && wrong == 0);
+	KTAP_EXPECT(t, ok > 0 && ok < posted);
+	for (unsigned int i = 0; i < 24; i++)
+		pinned |= (grant_flags(e, refs[i]) & (GTF_reading | GTF_writing)) != 0;
+	KTAP_EXPECT(t, !pinned);
+	KTAP_EXPECT(t, !stat(e->img, &sb) && sb.st_size == DISK_SECTORS * 512);
+	KTAP_EXPECT(t, be_read(e, "state") == XenbusStateConnected);
+	{
+		struct seg s = { refs[1], 0, 7 };
+
+		KTAP_EXPECT(t, fe_do(e, 0, BLKIF_OP_READ, 1u << 30, 0, &s, 1) ==
+				       BLKIF_RSP_OKAY);
+	}
+out:
+	fe_free(e);
+	ktap_case_end(t, "fuzz: a hostile frontend against the whole backend");
+}
+
 int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 12);
+	ktap_plan(&t, 13);
 	test_negotiation(&t);
 	test_write_flush_read(&t);
 	test_cache_none(&t);
@@ -1043,5 +1165,6 @@ int main(void)
 	test_broken_ring_and_reconnect(&t);
 	test_discard_barrier_resize(&t);
 	test_flush_survives_kill(&t);
+	test_fuzz_backend(&t);
 	return ktap_finish(&t);
 }

@@ -561,7 +561,10 @@ static void test_fuzz(struct ktap *t)
 	struct fe_ring f;
 	struct blkif_ring r;
 
-	printf("# fuzz seed %llu\n", (unsigned long long)seed);
+	if (getenv("BLK_FUZZ_SEED"))	/* to replay a failure */
+		seed = strtoull(getenv("BLK_FUZZ_SEED"), NULL, 0);
+	printf("# fuzz seed %#llx (BLK_FUZZ_SEED replays it)\n",
+	       (unsigned long long)seed);
 	for (unsigned int round = 0; iterations < 1000000; round++) {
 		unsigned int npages = 1u << (rnd(&seed) % 3);
 		enum blkif_abi abi = rnd(&seed) & 1 ? BLKIF_ABI_32 : BLKIF_ABI_64;
