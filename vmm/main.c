@@ -86,11 +86,17 @@ static int setup(struct vm *vm, const struct vm_config *cfg)
 	vm->loop = event_loop_create(vm);
 	if (!vm->loop || devices_create(vm) || watch_signals(vm))
 		return -1;
+	if (vcpus_create(vm))
+		return -1;
+	/*
+	 * After the vCPUs: xen_init() sets up the Xen state of those that
+	 * exist, and hangs its timers on the event loop itself.
+	 */
 	if (xen_init(vm, cfg->xen_major, cfg->xen_minor)) {
 		fprintf(stderr, "xenkvm: cannot set up the Xen ABI emulation\n");
 		return -1;
 	}
-	if (vcpus_create(vm) || boot_load(vm) || boot_setup_bsp(vm->vcpus[0]))
+	if (boot_load(vm) || boot_setup_bsp(vm->vcpus[0]))
 		return -1;
 	/* Best effort: stdin may be closed or a file epoll cannot watch. */
 	event_loop_add(vm->loop, STDIN_FILENO, EPOLLIN, stdin_ready, vm);
@@ -160,6 +166,7 @@ int main(int argc, char **argv)
 		free(cfg);
 		return ret > 0 ? 0 : VM_EXIT_ERROR;
 	}
+	cfg->trace_hcalls = getenv("XENKVM_TRACE") && !strcmp(getenv("XENKVM_TRACE"), "1");
 	if (config_validate(cfg, stderr)) {
 		free(cfg);
 		return VM_EXIT_ERROR;

@@ -11,11 +11,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
 
 #include "backend.h"
+#include "config.h"
 #include "machine.h"
 #include "vm.h"
 #include "xen.h"
@@ -49,6 +51,105 @@ static int setup_lapic_lint(struct vcpu *vcpu)
 	return ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) ? -errno : 0;
 }
 
+struct vcpu_work {
+	int (*fn)(struct vcpu *, void *);
+	void *arg;
+	int result;
+	bool done;
+	struct vcpu_work *next;
+};
+
+/* Thread of the vCPU whose thread we are, if any. */
+static struct vcpu *current_vcpu(struct vm *vm)
+{
+	pthread_t self = pthread_self();
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		if (v && v->started && pthread_equal(v->thread, self))
+			return v;
+	}
+	return NULL;
+}
+
+static void kick(struct vcpu *vcpu)
+{
+	/* immediate_exit covers a kick that lands just before KVM_RUN. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (vcpu->started && !pthread_equal(vcpu->thread, pthread_self()))
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+/* Run what other threads queued for @vcpu; on its own thread only. */
+static void drain_work(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->work_lock);
+	while (vcpu->work) {
+		struct vcpu_work *w = vcpu->work;
+
+		vcpu->work = w->next;
+		pthread_mutex_unlock(&vcpu->work_lock);
+		w->result = w->fn(vcpu, w->arg);
+		pthread_mutex_lock(&vcpu->work_lock);
+		w->done = true;
+		pthread_cond_broadcast(&vcpu->work_done);
+	}
+	pthread_mutex_unlock(&vcpu->work_lock);
+}
+
+/* Take @w off @vcpu's queue if no one has taken it yet; under work_lock. */
+static bool unlink_work(struct vcpu *vcpu, struct vcpu_work *w)
+{
+	for (struct vcpu_work **pp = &vcpu->work; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			return true;
+		}
+	}
+	return false;
+}
+
+int vcpu_run_on(struct vcpu *target, int (*fn)(struct vcpu *, void *), void *arg)
+{
+	struct vcpu *self = current_vcpu(target->vm);
+	struct vcpu_work w = { .fn = fn, .arg = arg };
+
+	if (self == target || !target->started)
+		return fn(target, arg);
+	pthread_mutex_lock(&target->work_lock);
+	w.next = target->work;
+	target->work = &w;
+	pthread_mutex_unlock(&target->work_lock);
+	kick(target);
+	pthread_mutex_lock(&target->work_lock);
+	while (!w.done) {
+		struct timespec ts;
+
+		/* Wake up now and then to serve our own queue meanwhile. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&target->work_done, &target->work_lock, &ts);
+		if (!w.done && self) {
+			pthread_mutex_unlock(&target->work_lock);
+			drain_work(self);
+			pthread_mutex_lock(&target->work_lock);
+		}
+		if (!w.done && __atomic_load_n(&target->exited, __ATOMIC_ACQUIRE) &&
+		    unlink_work(target, &w)) {
+			/* The target's thread is gone (VM stopping): run it here. */
+			pthread_mutex_unlock(&target->work_lock);
+			return fn(target, arg);
+		}
+	}
+	pthread_mutex_unlock(&target->work_lock);
+	return w.result;
+}
+
 static struct vcpu *vcpu_create(struct vm *vm, unsigned int index, size_t run_size)
 {
 	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
@@ -57,6 +158,8 @@ static struct vcpu *vcpu_create(struct vm *vm, unsigned int index, size_t run_si
 		return NULL;
 	vcpu->vm = vm;
 	vcpu->index = index;
+	pthread_mutex_init(&vcpu->work_lock, NULL);
+	pthread_cond_init(&vcpu->work_done, NULL);
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
 	if (vcpu->fd < 0) {
 		fprintf(stderr, "xenkvm: KVM_CREATE_VCPU %u: %s\n", index, strerror(errno));
@@ -147,6 +250,11 @@ static bool handle_hcall(struct vcpu *vcpu)
 	if (!ops->decode_hcall(vcpu, &hc))
 		return false;
 	ret = xen_hypercall(vcpu, &hc);
+	if (vcpu->vm->cfg->trace_hcalls)
+		fprintf(stderr, "xenkvm: vCPU %u: hypercall %llu (%#llx, %#llx, %#llx) = %lld\n",
+			vcpu->index, (unsigned long long)hc.nr, (unsigned long long)hc.args[0],
+			(unsigned long long)hc.args[1], (unsigned long long)hc.args[2],
+			(long long)ret);
 	ops->complete_hcall(vcpu, &hc, ret);
 	return true;
 }
@@ -227,11 +335,18 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = vcpu->vm;
 	sigset_t set;
 
+	/* pthread_create may not have stored it yet; current_vcpu() needs it. */
+	vcpu->thread = pthread_self();
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		/* Clear the kick before looking at the work a kick announces. */
+		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		drain_work(vcpu);
+		if (__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE))
+			break;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -243,6 +358,8 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(vcpu))
 			break;
 	}
+	__atomic_store_n(&vcpu->exited, true, __ATOMIC_RELEASE);
+	drain_work(vcpu);
 	return NULL;
 }
 
@@ -258,13 +375,15 @@ int vcpus_start(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *vcpu = vm->vcpus[i];
 
+		/* Before the thread runs: it must recognise itself at once. */
+		vcpu->started = true;
 		ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 		if (ret) {
+			vcpu->started = false;
 			fprintf(stderr, "xenkvm: cannot start vCPU thread: %s\n", strerror(ret));
 			vm_request_stop(vm, VM_EXIT_ERROR);
 			break;
 		}
-		vcpu->started = true;
 	}
 	return ret ? -1 : 0;
 }
@@ -276,10 +395,7 @@ void vcpus_kick_all(struct vm *vm)
 
 		if (!vcpu || !vcpu->run)
 			continue;
-		/* immediate_exit covers a kick that lands just before KVM_RUN. */
-		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
-		if (vcpu->started && !pthread_equal(vcpu->thread, pthread_self()))
-			pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+		kick(vcpu);
 	}
 }
 
@@ -306,6 +422,8 @@ void vcpus_destroy(struct vm *vm)
 			continue;
 		if (run_size > 0)
 			munmap(vcpu->run, (size_t)run_size);
+		pthread_mutex_destroy(&vcpu->work_lock);
+		pthread_cond_destroy(&vcpu->work_done);
 		close(vcpu->fd);
 		free(vcpu);
 		vm->vcpus[i] = NULL;

@@ -196,6 +196,44 @@ static int open_kvm(struct vm *vm)
 	return 0;
 }
 
+/*
+ * GSI routing as on a PC with an IOAPIC: ISA IRQs to the PICs, every GSI
+ * to its IOAPIC pin, except that the PIT's IRQ 0 is wired to pin 2 (the
+ * MADT says so with an interrupt source override).
+ */
+static int setup_gsi_routing(struct vm *vm)
+{
+	struct kvm_irq_routing *r = calloc(1, sizeof(*r) + 64 * sizeof(r->entries[0]));
+	unsigned int n = 0;
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	for (uint32_t gsi = 0; gsi < 16; gsi++) {
+		if (gsi == 2)
+			continue;	/* the cascade */
+		r->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+						      KVM_IRQCHIP_PIC_SLAVE, .pin = gsi % 8 },
+		};
+	}
+	for (uint32_t gsi = 0; gsi < 24; gsi++) {
+		if (gsi == 2)
+			continue;
+		r->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi ? gsi : 2 },
+		};
+	}
+	r->nr = n;
+	ret = ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r) ? -errno : 0;
+	free(r);
+	if (ret)
+		fprintf(stderr, "xenkvm: KVM_SET_GSI_ROUTING: %s\n", strerror(-ret));
+	return ret;
+}
+
 /* The PC chipset KVM emulates in-kernel: PIC, IOAPIC, LAPICs and the PIT. */
 static int create_chipset(struct vm *vm)
 {
@@ -216,7 +254,7 @@ static int create_chipset(struct vm *vm)
 		fprintf(stderr, "xenkvm: KVM_CREATE_PIT2: %s\n", strerror(errno));
 		return -1;
 	}
-	return 0;
+	return setup_gsi_routing(vm);
 }
 
 struct vm *vm_create(const struct vm_config *cfg)

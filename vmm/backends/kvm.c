@@ -25,7 +25,12 @@
 struct kvm_backend {
 	int caps;		/* KVM_XEN_HVM_CONFIG_* the host offers */
 	int long_mode;		/* -1 until first set */
+	/* VCPUOP_register_vcpu_info was used: not the shared_info slot. */
+	bool vcpu_info_registered[VM_MAX_VCPUS];
 };
+
+#define LEGACY_VCPU_INFOS	32
+#define VCPU_INFO_SIZE		64
 
 static struct kvm_backend *priv(const struct vm *vm)
 {
@@ -37,9 +42,15 @@ static int hvm_set(struct vm *vm, struct kvm_xen_hvm_attr *a)
 	return ioctl(vm->vm_fd, KVM_XEN_HVM_SET_ATTR, a) ? -errno : 0;
 }
 
+static int do_vcpu_set(struct vcpu *vcpu, void *attr)
+{
+	return ioctl(vcpu->fd, KVM_XEN_VCPU_SET_ATTR, attr) ? -errno : 0;
+}
+
+/* A vCPU ioctl: on the vCPU's own thread, or it may wait forever. */
 static int vcpu_set(struct vcpu *vcpu, struct kvm_xen_vcpu_attr *a)
 {
-	return ioctl(vcpu->fd, KVM_XEN_VCPU_SET_ATTR, a) ? -errno : 0;
+	return vcpu_run_on(vcpu, do_vcpu_set, a);
 }
 
 static int kvm_init(struct vm *vm)
@@ -104,12 +115,34 @@ static int kvm_set_long_mode(struct vm *vm, bool long_mode)
 	return ret;
 }
 
+/*
+ * Until a vCPU registers its own vcpu_info, Xen uses its slot in
+ * shared_info; KVM only keeps a vcpu_info (time, upcall pending) it was
+ * told about, so tell it about the slot.
+ */
+static void point_vcpu_infos_at_shared_info(struct vm *vm, uint64_t gfn)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus && i < LEGACY_VCPU_INFOS; i++) {
+		struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO };
+
+		if (!vm->vcpus[i] || priv(vm)->vcpu_info_registered[i])
+			continue;
+		a.u.gpa = gfn == KVM_XEN_INVALID_GFN ? KVM_XEN_INVALID_GPA :
+			  (gfn << 12) + i * VCPU_INFO_SIZE;
+		vcpu_set(vm->vcpus[i], &a);
+	}
+}
+
 static int kvm_set_shared_info(struct vm *vm, uint64_t gfn)
 {
 	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_SHARED_INFO };
+	int ret;
 
 	a.u.shared_info.gfn = gfn;
-	return hvm_set(vm, &a);
+	ret = hvm_set(vm, &a);
+	if (!ret)
+		point_vcpu_infos_at_shared_info(vm, gfn);
+	return ret;
 }
 
 static int kvm_set_callback_vector(struct vm *vm, uint8_t vector)
@@ -123,9 +156,13 @@ static int kvm_set_callback_vector(struct vm *vm, uint8_t vector)
 static int kvm_set_vcpu_info(struct vcpu *vcpu, uint64_t gpa)
 {
 	struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO };
+	int ret;
 
 	a.u.gpa = gpa;
-	return vcpu_set(vcpu, &a);
+	ret = vcpu_set(vcpu, &a);
+	if (!ret)
+		priv(vcpu->vm)->vcpu_info_registered[vcpu->index] = gpa != KVM_XEN_INVALID_GPA;
+	return ret;
 }
 
 static int kvm_set_upcall_vector(struct vcpu *vcpu, uint8_t vector)

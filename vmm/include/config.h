@@ -37,6 +37,7 @@ struct vm_config {
 	enum backend_kind backend;
 	unsigned int xen_major, xen_minor;
 	enum guest_action on_poweroff, on_reboot, on_crash;
+	bool trace_hcalls;			/* XENKVM_TRACE=1: log hypercalls */
 };
 
 void config_set_defaults(struct vm_config *cfg);

@@ -53,6 +53,11 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;		/* thread is running (vcpu.c) */
+	bool exited;		/* thread left its run loop (vcpu.c) */
+	/* Work other threads asked this vCPU's thread to run (vcpu_run_on). */
+	pthread_mutex_t work_lock;
+	pthread_cond_t work_done;
+	struct vcpu_work *work;
 	struct vcpu_xen *xen;	/* per-vCPU Xen state, owned by xen/ */
 };
 
@@ -128,6 +133,15 @@ int vcpus_start(struct vm *vm);
 void vcpus_join(struct vm *vm);
 /* Make every vCPU leave KVM_RUN soon (safe from any thread). */
 void vcpus_kick_all(struct vm *vm);
+/*
+ * Run @fn on @target's own thread, between two KVM_RUNs, and return its
+ * result. Needed for vCPU ioctls: a vCPU ioctl from another thread waits
+ * for KVM_RUN to return, and a vCPU waiting for INIT/SIPI never returns
+ * by itself. Runs @fn at once when called from @target's thread or before
+ * the vCPU threads start. The caller keeps serving its own queue while it
+ * waits, so two vCPUs calling each other do not deadlock.
+ */
+int vcpu_run_on(struct vcpu *target, int (*fn)(struct vcpu *, void *), void *arg);
 void vcpus_destroy(struct vm *vm);
 
 #endif
