@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1026,6 +1027,70 @@ static void test_flush_survives_kill(struct ktap *t)
 	ktap_case_end(t, "a flushed write survives kill -9 of the backend");
 }
 
+static void *loop_thread(void *arg)
+{
+	event_loop_run(arg);
+	return NULL;
+}
+
+/* Wait for @n responses without serving: the event loop thread does. */
+static bool fe_wait_loop(struct fe *e, unsigned int qi, unsigned int n)
+{
+	for (int i = 0; i < 5000 && fe_unconsumed(e, qi) < n; i++)
+		usleep(1000);
+	return fe_unconsumed(e, qi) >= n;
+}
+
+/*
+ * The production wiring: the event loop runs on its own thread, the
+ * guest's notifications arrive on this (vCPU-like) thread, completions
+ * come back through io_uring's eventfd. Nothing calls blkback_service().
+ */
+static void test_event_loop(struct ktap *t)
+{
+	struct fe *e = fe_new(false, BLK_CACHE_WRITEBACK);
+	uint64_t w, r, id;
+	struct seg s[2];
+	int16_t st;
+	pthread_t th;
+	unsigned int before;
+
+	KTAP_EXPECT(t, e && e->b);
+	if (!e || !e->b)
+		goto out;
+	fe_connect(e, BLKIF_ABI_64, 1, 0);
+	pthread_create(&th, NULL, loop_thread, e->loop);
+	w = fe_page(e);
+	r = fe_page(e);
+	fill(ptr(e, w), 4096, 31);
+	s[0] = (struct seg){ fe_grant(e, w, true), 0, 7 };
+	s[1] = (struct seg){ fe_grant(e, r, false), 0, 7 };
+	before = fake_count(e->f, FAKE_DELIVER_PORT);
+	for (unsigned int i = 0; i < 8; i++)
+		fe_post(e, 0, BLKIF_OP_WRITE, i, 8 * i, &s[0], 1);
+	fe_kick(e, 0);
+	KTAP_EXPECT(t, fe_wait_loop(e, 0, 8));
+	for (unsigned int i = 0; i < 8; i++)
+		KTAP_EXPECT(t, fe_response(e, 0, &id, &st) && id < 8 &&
+				       st == BLKIF_RSP_OKAY);
+	e->q[0].r64.sring->rsp_event = e->q[0].r64.rsp_cons + 1;
+	fe_post(e, 0, BLKIF_OP_FLUSH_DISKCACHE, 8, 0, NULL, 0);
+	fe_post(e, 0, BLKIF_OP_READ, 9, 56, &s[1], 1);
+	fe_kick(e, 0);
+	KTAP_EXPECT(t, fe_wait_loop(e, 0, 2));
+	KTAP_EXPECT(t, fe_response(e, 0, &id, &st) && st == BLKIF_RSP_OKAY);
+	KTAP_EXPECT(t, fe_response(e, 0, &id, &st) && st == BLKIF_RSP_OKAY);
+	KTAP_EXPECT(t, !memcmp(ptr(e, r), ptr(e, w), 4096));
+	KTAP_EXPECT(t, file_has(e, 7 * 8 * 512, ptr(e, w), 4096));
+	/* The loop raised the guest's port for the completions. */
+	KTAP_EXPECT(t, fake_count(e->f, FAKE_DELIVER_PORT) > before);
+	event_loop_stop(e->loop);
+	pthread_join(th, NULL);
+out:
+	fe_free(e);
+	ktap_case_end(t, "on the event loop thread: notify, submit, complete");
+}
+
 static uint64_t rnd(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -1152,7 +1217,7 @@ int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 13);
+	ktap_plan(&t, 14);
 	test_negotiation(&t);
 	test_write_flush_read(&t);
 	test_cache_none(&t);
@@ -1166,5 +1231,6 @@ int main(void)
 	test_discard_barrier_resize(&t);
 	test_flush_survives_kill(&t);
 	test_fuzz_backend(&t);
+	test_event_loop(&t);
 	return ktap_finish(&t);
 }
