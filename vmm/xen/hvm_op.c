@@ -95,9 +95,14 @@ static int set_callback_irq(struct vcpu *vcpu, const struct xen_hcall *hc,
 
 	if (type == HVM_PARAM_CALLBACK_TYPE_VECTOR)
 		vector = (uint8_t)value;
-	else if (value != 0 && (type == HVM_PARAM_CALLBACK_TYPE_GSI ||
-				type == HVM_PARAM_CALLBACK_TYPE_PCI_INTX))
-		/* Stored and reported, but no line is asserted: log once. */
+	else if (value != 0 && !vcpu->xen->upcall_vector &&
+		 (type == HVM_PARAM_CALLBACK_TYPE_GSI ||
+		  type == HVM_PARAM_CALLBACK_TYPE_PCI_INTX))
+		/*
+		 * Stored and reported, but no line is asserted: log once.
+		 * Not when per-vCPU vectors deliver events anyway (Linux
+		 * then sets GSI 1 only "to trick the toolstack").
+		 */
 		xen_unhandled(vcpu, hc->nr, 0x1000 | type);
 	/* An unknown type turns the callback off, as in Xen. */
 
