@@ -814,6 +814,108 @@ static void test_streams(struct ktap *t)
 	ktap_case_end(t, "3000 packets each way across ring wraparound");
 }
 
+/* ---- a hostile frontend ---- */
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Requests that are mostly nonsense, sometimes nearly right. */
+static void junk_tx(struct fq *q, uint64_t *s, unsigned int n)
+{
+	while (n--) {
+		uint32_t gref = rnd(s) % 3 ? REF_TX_DATA + (uint32_t)(rnd(s) % 16) :
+					     (uint32_t)rnd(s);
+		uint16_t size = rnd(s) % 4 ? (uint16_t)(rnd(s) % 4200) :
+					     (uint16_t)rnd(s);
+
+		put_tx(q, gref, (uint16_t)(rnd(s) % 4200), (uint16_t)(rnd(s) & 0xf),
+		       (uint16_t)rnd(s), size);
+		if (rnd(s) % 8 == 0) {
+			uint64_t x = rnd(s);
+
+			memcpy(&q->tx->ring[(q->tx_prod - 1) & (NB_TX_RING_SIZE - 1)],
+			       &x, sizeof(x));
+		}
+	}
+}
+
+static void junk_rx(struct rig *r, uint64_t *s)
+{
+	struct fq *q = &r->q[0];
+	struct virtio_net_hdr h;
+	uint8_t frame[9000];
+	size_t len = rnd(s) % 2 ? rnd(s) % sizeof(frame) : 60;
+	uint64_t x[2] = { rnd(s), rnd(s) };
+
+	/* Forget what was delivered; keep at most 64 buffers posted. */
+	q->rx_cons = __atomic_load_n(&q->rx->rsp_prod, __ATOMIC_ACQUIRE);
+	if (q->rx_prod - q->rx_cons < 64)
+		fe_post_rx(r, 0, (unsigned int)(rnd(s) % 8),
+			   rnd(s) % 4 ? 0 : (uint32_t)rnd(s));
+	memcpy(&h, x, sizeof(h));
+	if (x[1] & 1)
+		h = (struct virtio_net_hdr){ .flags = (uint8_t)(x[1] & 2) };
+	make_frame(frame, len < 74 ? 74 : len, rnd(s) & 1, (unsigned int)x[0]);
+	tap_send(r, 0, &h, frame, len < 74 ? 74 : len);
+}
+
+static void test_hostile_fuzz(struct ktap *t)
+{
+	uint64_t s = 0x686f7374696c65ull;
+	unsigned int i, reconnects = 0, overrun = 0;
+	struct netback_stats st;
+	struct rig r;
+
+	rig_init(&r, 1);
+	fe_connect(&r, false);
+	for (i = 0; i < 4000; i++) {
+		struct fq *q = &r.q[0];
+
+		junk_tx(q, &s, (unsigned int)(rnd(&s) % 24));
+		if (rnd(&s) % 300 == 0)
+			q->tx_prod += 300;	/* garbage index */
+		push_tx(&r, 0);
+		junk_rx(&r, &s);
+		netback_dispatch(r.nb);
+		while (tap_recv(&r, 0) > 0)
+			;
+		/* Never more responses than requests. */
+		if (netback_state(r.nb) == XenbusStateConnected &&
+		    (q->tx->rsp_prod - 0 > q->tx_prod - 0 ||
+		     q->rx->rsp_prod - 0 > q->rx_prod - 0))
+			overrun++;
+		if (netback_state(r.nb) != XenbusStateConnected) {
+			fe_write(&r, "state", "%d", XenbusStateClosed);
+			fe_connect(&r, false);
+			reconnects++;
+		}
+		if (i % 100 == 0)
+			fake_clear_calls(r.f);
+	}
+	netback_get_stats(r.nb, &st);
+	printf("# tx ok %llu err %llu, rx %llu drops %llu grant errors %llu, broken %llu, reconnects %u\n",
+	       (unsigned long long)st.tx_packets,
+	       (unsigned long long)st.tx_errors,
+	       (unsigned long long)st.rx_packets,
+	       (unsigned long long)st.rx_drops,
+	       (unsigned long long)st.rx_grant_errors,
+	       (unsigned long long)st.ring_broken, reconnects);
+	KTAP_EXPECT(t, overrun == 0);
+	KTAP_EXPECT(t, reconnects == st.ring_broken && reconnects > 0);
+	KTAP_EXPECT(t, st.tx_packets > 100 && st.tx_errors > 100);
+	/* A well-behaved frontend afterwards is served normally. */
+	fe_write(&r, "state", "%d", XenbusStateClosed);
+	fe_connect(&r, false);
+	KTAP_EXPECT(t, tx_one(&r, 0, 1, 500));
+	rig_fini(&r);
+	ktap_case_end(t, "hostile frontend fuzz: 4000 rounds of junk, no crash");
+}
+
 /* ---- a real tap in a network namespace of our own ---- */
 
 #define TAP_NAME	"xkt0"
@@ -1093,7 +1195,7 @@ int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 10);
+	ktap_plan(&t, 11);
 	test_negotiation(&t);
 	test_tx_gso(&t);
 	test_rx(&t);
@@ -1103,6 +1205,7 @@ int main(void)
 	test_garbage_indexes(&t);
 	test_multiqueue(&t);
 	test_streams(&t);
+	test_hostile_fuzz(&t);
 	test_real_tap(&t);	/* last: it moves us into a new netns */
 	return ktap_finish(&t);
 }
