@@ -382,6 +382,7 @@ static int reap(struct blkback *b)
 	unsigned int before = b->in_flight;
 	struct io_uring_cqe *cqe;
 	unsigned int head, n;
+	int done;
 
 	if (!b->uring_ok)
 		return 0;
@@ -396,6 +397,7 @@ static int reap(struct blkback *b)
 		}
 		io_uring_cq_advance(&b->uring, n);
 	} while (n);
+	done = (int)(before - b->in_flight);
 	for (unsigned int i = 0; i < b->nr_queues; i++)
 		notify_queue(&b->queues[i]);
 	/* Responses freed slots: take what waited for them. */
@@ -403,7 +405,7 @@ static int reap(struct blkback *b)
 		if (b->queues[i].connected)
 			kick_queue(&b->queues[i]);
 	submit(b);
-	return (int)(before - b->in_flight);
+	return done;
 }
 
 /* ---- submission ---- */
@@ -448,7 +450,8 @@ static struct blk_io *io_new(struct blk_queue *q, const struct blkif_req *req,
 		return NULL;
 	io->q = q;
 	io->id = req->id;
-	io->operation = req->operation;
+	/* Indirect requests are answered with their inner operation. */
+	io->operation = req->op;
 	io->status = BLKIF_RSP_OKAY;
 	io->iov = (struct iovec *)(io + 1);
 	io->grefs = (uint32_t *)(io->iov + nseg);
@@ -668,7 +671,7 @@ static int start_discard(struct blk_queue *q, const struct blkif_req *req)
 	struct blk_io *io;
 
 	if (!req->discard_sectors) {
-		queue_response(q, req->id, req->operation, BLKIF_RSP_OKAY);
+		queue_response(q, req->id, req->op, BLKIF_RSP_OKAY);
 		return BLKIF_RSP_OKAY;
 	}
 	io = io_new(q, req, 0);
@@ -707,7 +710,7 @@ static void handle_request(struct blk_queue *q, const struct blkif_req *req)
 		st = req->operation == BLKIF_OP_DISCARD ? start_discard(q, req) :
 							   start_rw(q, req);
 	if (st != BLKIF_RSP_OKAY)
-		queue_response(q, req->id, req->operation, (int16_t)st);
+		queue_response(q, req->id, req->op, (int16_t)st);
 }
 
 static void ring_broken(struct blk_queue *q)

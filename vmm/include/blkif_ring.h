@@ -44,8 +44,12 @@ struct blkif_seg {
 
 /* A request copied out of the ring and decoded, not yet validated. */
 struct blkif_req {
-	uint8_t operation;	/* as the guest sent it: echoed back */
-	uint8_t op;		/* what to do; for INDIRECT its indirect_op */
+	uint8_t operation;	/* as the guest sent it */
+	/*
+	 * What to do, and what the response carries: for INDIRECT its
+	 * indirect_op (blkfront insists), else the operation.
+	 */
+	uint8_t op;
 	bool indirect;
 	uint16_t handle;
 	uint64_t id;

@@ -370,8 +370,8 @@ static bool fe_wait(struct fe *e, unsigned int qi, unsigned int n)
 	return fe_unconsumed(e, qi) >= n;
 }
 
-static bool fe_response(struct fe *e, unsigned int qi, uint64_t *id,
-			int16_t *status)
+static bool fe_response_op(struct fe *e, unsigned int qi, uint64_t *id,
+			   int16_t *status, uint8_t *op)
 {
 	struct fe_queue *q = &e->q[qi];
 
@@ -382,15 +382,25 @@ static bool fe_response(struct fe *e, unsigned int qi, uint64_t *id,
 
 		*id = r->id;
 		*status = r->status;
+		*op = r->operation;
 		q->r64.rsp_cons++;
 	} else {
 		struct rsp32 *r = RING_GET_RESPONSE(&q->r32, q->r32.rsp_cons);
 
 		*id = r->id;
 		*status = r->status;
+		*op = r->operation;
 		q->r32.rsp_cons++;
 	}
 	return true;
+}
+
+static bool fe_response(struct fe *e, unsigned int qi, uint64_t *id,
+			int16_t *status)
+{
+	uint8_t op;
+
+	return fe_response_op(e, qi, id, status, &op);
 }
 
 /* Post one request, kick, wait, return its status (or 99: no answer). */
@@ -399,10 +409,13 @@ static int16_t fe_do(struct fe *e, unsigned int qi, uint8_t op, uint64_t id,
 {
 	uint64_t rid = 0;
 	int16_t st = 99;
+	uint8_t rop = 0;
 
 	fe_post(e, qi, op, id, sector, segs, n);
 	fe_kick(e, qi);
-	if (fe_wait(e, qi, 1) && fe_response(e, qi, &rid, &st) && rid != id)
+	/* blkfront drops the device on a response with another id or op. */
+	if (fe_wait(e, qi, 1) && fe_response_op(e, qi, &rid, &st, &rop) &&
+	    (rid != id || rop != op))
 		st = 98;
 	return st;
 }
@@ -676,6 +689,7 @@ static void test_indirect(struct ktap *t)
 	enum { NSEG = 40 };
 	struct blkif_request_indirect req = { 0 };
 	uint64_t data[NSEG], back[NSEG], ind;
+	uint8_t op;
 	uint8_t *want = malloc(NSEG * 4096);
 	struct blkif_request_segment *segs;
 	uint64_t id;
@@ -703,8 +717,9 @@ static void test_indirect(struct ktap *t)
 	req.indirect_grefs[0] = fe_grant(e, ind, true);
 	fe_post_raw(e, 0, &req, sizeof(req));
 	fe_kick(e, 0);
-	KTAP_EXPECT(t, fe_wait(e, 0, 1) && fe_response(e, 0, &id, &st) &&
-			       id == 77 && st == BLKIF_RSP_OKAY);
+	KTAP_EXPECT(t, fe_wait(e, 0, 1) && fe_response_op(e, 0, &id, &st, &op) &&
+			       id == 77 && st == BLKIF_RSP_OKAY &&
+			       op == BLKIF_OP_WRITE);
 	KTAP_EXPECT(t, file_has(e, 4000 * 512, want, NSEG * 4096));
 
 	for (int i = 0; i < NSEG; i++) {
@@ -716,8 +731,9 @@ static void test_indirect(struct ktap *t)
 	req.id = 78;
 	fe_post_raw(e, 0, &req, sizeof(req));
 	fe_kick(e, 0);
-	KTAP_EXPECT(t, fe_wait(e, 0, 1) && fe_response(e, 0, &id, &st) &&
-			       id == 78 && st == BLKIF_RSP_OKAY);
+	KTAP_EXPECT(t, fe_wait(e, 0, 1) && fe_response_op(e, 0, &id, &st, &op) &&
+			       id == 78 && st == BLKIF_RSP_OKAY &&
+			       op == BLKIF_OP_READ);
 	for (int i = 0; i < NSEG; i++)
 		same &= !memcmp(ptr(e, back[i]), want + i * 4096, 4096);
 	KTAP_EXPECT(t, same);
@@ -732,8 +748,8 @@ static void test_indirect(struct ktap *t)
 	fe_post_raw(e, 0, &req, sizeof(req));
 	fe_kick(e, 0);
 	KTAP_EXPECT(t, fe_wait(e, 0, 2));
-	KTAP_EXPECT(t, fe_response(e, 0, &id, &st) && id == 79 &&
-			       st == BLKIF_RSP_ERROR);
+	KTAP_EXPECT(t, fe_response_op(e, 0, &id, &st, &op) && id == 79 &&
+			       st == BLKIF_RSP_ERROR && op == BLKIF_OP_READ);
 	KTAP_EXPECT(t, fe_response(e, 0, &id, &st) && id == 80 &&
 			       st == BLKIF_RSP_ERROR);
 out:
@@ -1100,7 +1116,7 @@ static uint64_t rnd(uint64_t *s)
 }
 
 /* A request slot of random but often almost-valid content. */
-static void random_request(struct fe *e, uint64_t *seed, uint64_t id,
+static uint8_t random_request(struct fe *e, uint64_t *seed, uint64_t id,
 			   const uint32_t *refs, unsigned int nrefs,
 			   uint32_t ind_ref, struct blkif_request_segment *ind)
 {
@@ -1127,6 +1143,8 @@ static void random_request(struct fe *e, uint64_t *seed, uint64_t id,
 			ind[i] = (struct blkif_request_segment){
 				refs[rnd(seed) % nrefs], (uint8_t)(rnd(seed) % 9),
 				(uint8_t)(rnd(seed) % 9) };
+		e->q[0].r64.req_prod_pvt++;
+		return in->indirect_op;	/* what the response must carry */
 	} else if (r->operation == BLKIF_OP_DISCARD) {
 		((struct blkif_request_discard *)r)->nr_sectors = rnd(seed) % 64;
 	} else {
@@ -1141,6 +1159,7 @@ static void random_request(struct fe *e, uint64_t *seed, uint64_t id,
 		}
 	}
 	e->q[0].r64.req_prod_pvt++;
+	return r->operation;
 }
 
 /*
@@ -1173,21 +1192,24 @@ static void test_fuzz_backend(struct ktap *t)
 	ind_ref = fe_grant(e, (uint64_t)((uint8_t *)ind - e->f->ram), true);
 	for (unsigned int round = 0; round < 1500; round++) {
 		unsigned int n = 1 + (unsigned int)(rnd(&seed) % 16);
+		uint8_t want_op[16], op;
 		uint64_t id;
 		int16_t st;
 
 		for (unsigned int i = 0; i < n; i++)
-			random_request(e, &seed, posted + i, refs, 24, ind_ref, ind);
+			want_op[i] = random_request(e, &seed, posted + i, refs, 24,
+						    ind_ref, ind);
 		fe_kick(e, 0);
 		for (int k = 0; k < 200 && fe_unconsumed(e, 0) < n; k++)
 			blkback_service(e->b, 10);
 		for (unsigned int i = 0; i < n; i++) {
-			if (!fe_response(e, 0, &id, &st)) {
+			if (!fe_response_op(e, 0, &id, &st, &op)) {
 				wrong++;
 				break;
 			}
 			answered++;
-			wrong += id < posted || id >= posted + n;
+			if (id < posted || id >= posted + n || op != want_op[id - posted])
+				wrong++;
 			ok += st == BLKIF_RSP_OKAY;
 		}
 		posted += n;
