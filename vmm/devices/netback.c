@@ -593,10 +593,17 @@ static bool tx_service(struct nb_queue *q)
 {
 	unsigned int done = 0;
 
-	for (;;) {
+	/*
+	 * Every pass either consumes a packet or sees the guest move
+	 * req_prod: bound both, so a guest that keeps moving it without
+	 * finishing a packet cannot hold the loop thread.
+	 */
+	for (unsigned int turns = 0;; turns++) {
 		uint32_t prod = ld_acq(&q->tx->req_prod);
 		int pending = nb_ring_pending(prod, q->tx_cons, NB_TX_RING_SIZE);
 
+		if (turns == 2 * NB_BUDGET)
+			return true;
 		if (pending < 0) {
 			ring_broken(q, "tx req_prod beyond the ring");
 			return false;
@@ -730,8 +737,10 @@ static bool rx_service(struct nb_queue *q)
 				return true;
 			if (q->fd_eof || !rx_read(q))
 				return false;
-			if (!q->rx_pending)
+			if (!q->rx_pending) {
+				done++;	/* dropped ones count: a flood must yield */
 				continue;
+			}
 		}
 		need = nb_rx_slots_needed(q->rx_len, q->rx_meta.gso);
 		avail = rx_avail(q);
