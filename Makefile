@@ -9,9 +9,9 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64))))
 
-.PHONY: all module vmm selftests deps check check-debug check-unit bench demo clean
+.PHONY: all module vmm selftests guest-tools deps check check-debug check-unit bench demo clean
 
-all: module vmm selftests
+all: module vmm selftests guest-tools
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
@@ -21,6 +21,10 @@ vmm:
 
 selftests:
 	$(MAKE) -C selftests
+
+# xkbench, for the guest images (build/guest-tools/)
+guest-tools:
+	$(MAKE) -C guest/tools
 
 deps:
 	scripts/deps.sh

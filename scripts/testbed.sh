@@ -139,6 +139,16 @@ build_userspace() {
 	if [ -f "$top/selftests/Makefile" ]; then
 		make -s -C "$top/selftests" >&2
 	fi
+	# xkbench and the bench guest's init (build/guest-tools/ -> guest /bin);
+	# the bench suite's L1 programs (build/bench/l1/ -> /xenkvm/bench/).
+	if [ -f "$top/guest/tools/Makefile" ]; then
+		make -s -C "$top/guest/tools" >&2 ||
+			echo "testbed: guest tools not built (xkbench missing)" >&2
+	fi
+	if [ -f "$top/tests/bench/Makefile" ]; then
+		make -s -C "$top/tests/bench" >&2 ||
+			echo "testbed: bench programs not built" >&2
+	fi
 }
 
 # A guest initramfs: busybox, the guest kernel's Xen front ends, guest/init.
@@ -178,6 +188,13 @@ build_l1_initrd() {
 			-exec cp {} "$root/xenkvm/selftests/" \;
 	fi
 	cp -r "$top/tests/suites" "$top/tests/testbed" "$root/xenkvm/tests/"
+	if [ -d "$top/tests/bench" ]; then	# the bench suite (make bench)
+		mkdir -p "$root/xenkvm/tests/suites/bench" "$root/xenkvm/bench"
+		find "$top/tests/bench" -maxdepth 1 -type f -perm -u+x \
+			-exec cp {} "$root/xenkvm/tests/suites/bench/" \;
+		cp "$top/tests/bench/lib.sh" "$root/xenkvm/tests/suites/bench/"
+		cp "$top"/build/bench/l1/* "$root/xenkvm/bench/" 2>/dev/null || true
+	fi
 	cp "$top"/build/testbed/vmlinuz-* "$top"/build/testbed/initrd-*.cpio \
 		"$root/xenkvm/guest/"
 	(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/initrd.cpio"
