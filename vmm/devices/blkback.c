@@ -261,6 +261,25 @@ static void probe_dio_align(struct blkback *b)
 #endif
 }
 
+/*
+ * Two writers on one image corrupt it: take an OFD lock (shared for a
+ * read-only disk, exclusive otherwise), as QEMU does. Advisory, so it
+ * only keeps out tools that ask; it goes away with the last fd.
+ */
+static int lock_disk(struct blkback *b)
+{
+	struct flock fl = {
+		.l_type = b->spec.readonly ? F_RDLCK : F_WRLCK,
+		.l_whence = SEEK_SET,
+	};
+
+	if (!fcntl(b->fd, F_OFD_SETLK, &fl))
+		return 0;
+	if (errno == EAGAIN || errno == EACCES)
+		return -EBUSY;
+	return 0;	/* no locking on this file system: go on */
+}
+
 static int open_disk(struct blkback *b)
 {
 	int flags = (b->spec.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
@@ -272,6 +291,9 @@ static int open_disk(struct blkback *b)
 		     flags | (b->spec.cache == BLK_CACHE_NONE ? O_DIRECT : 0));
 	if (b->fd < 0)
 		return -errno;
+	err = lock_disk(b);
+	if (err)
+		return err;
 	if (b->spec.cache == BLK_CACHE_NONE) {
 		b->fd_buffered = open(b->spec.path, flags);
 		if (b->fd_buffered < 0)
@@ -1103,7 +1125,9 @@ static int attach(struct blkback *b)
 	if (err) {
 		blk_log(b, "cannot open: %s%s", strerror(-err),
 			err == -EINVAL && b->spec.cache == BLK_CACHE_NONE ?
-				" (no O_DIRECT here? try cache=writeback)" : "");
+				" (no O_DIRECT here? try cache=writeback)" :
+			err == -EBUSY ? " (the image is locked: in use by another VMM?)" :
+					"");
 		return err;
 	}
 	err = setup_uring(b);

@@ -25,6 +25,8 @@ struct blkback;
 #define BLK_VDEV_MAX	16
 /* Linux's blkback default: 4 queues is plenty for one event loop. */
 #define BLK_MAX_QUEUES	4
+/* A bound for the machine's disk list (vm_config). */
+#define BLK_MAX_DISKS	16
 
 enum blk_cache {
 	BLK_CACHE_WRITEBACK,	/* the host page cache; flush = fdatasync */
@@ -83,8 +85,9 @@ struct blkback_stats {
  * /local/domain/<domid>/device/vbd/<devid>, backend
  * /local/domain/0/backend/vbd/<domid>/<devid>) with every feature, go to
  * InitWait and follow the frontend from there. @spec->vdev must be set.
- * Needs vm->xen and vm->loop. NULL with errno set on failure (a message
- * naming the disk is printed).
+ * Needs vm->xen and vm->loop. The image is locked (OFD lock, shared
+ * when read-only): EBUSY if another process holds it for writing. NULL
+ * with errno set on failure (a message naming the disk is printed).
  */
 struct blkback *blkback_attach(struct vm *vm, struct xs_store *store,
 			       const struct blk_spec *spec);

@@ -478,6 +478,18 @@ static void test_negotiation(struct ktap *t)
 				       !strcmp(v, e->be_path));
 		free(v);
 	}
+	/* The image is ours: a second writer (or reader) is refused. */
+	{
+		struct blk_spec again = e->spec;
+
+		blk_spec_default_vdev(&again, 1);
+		errno = 0;
+		KTAP_EXPECT(t, !blkback_attach(&e->f->vm, e->store, &again) &&
+				       errno == EBUSY);
+		again.readonly = true;
+		KTAP_EXPECT(t, !blkback_attach(&e->f->vm, e->store, &again) &&
+				       errno == EBUSY);
+	}
 	fe_connect(e, BLKIF_ABI_64, 1, 0);
 	KTAP_EXPECT(t, be_read(e, "state") == XenbusStateConnected);
 	KTAP_EXPECT(t, blkback_state(e->b) == XenbusStateConnected);
