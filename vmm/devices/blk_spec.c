@@ -185,7 +185,7 @@ static int spec_option(struct blk_spec *out, const char *o, char *err,
 		out->readonly = false;
 	else if (!strncmp(o, "format=", 7))
 		return set_format(o + 7, err, errlen);
-	else if (!strcmp(o, "cache=none") || !strcmp(o, "cache=directsync"))
+	else if (!strcmp(o, "cache=none"))
 		out->cache = BLK_CACHE_NONE;
 	else if (!strcmp(o, "cache=writeback"))
 		out->cache = BLK_CACHE_WRITEBACK;
