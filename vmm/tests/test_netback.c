@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 
 #include "devices/netif_ring.h"
 #include "devices/tap.h"
+#include "event_loop.h"
 #include "fake_vm.h"
 #include "grant.h"
 #include "ktap.h"
@@ -1154,9 +1156,51 @@ static bool guest_gso_accepted(struct rig *r)
 	       st.tx_packets == 2 && st.tx_tap_drops == 0;
 }
 
+/* The machine's path: netback_attach() makes the tap itself. */
+static bool attach_makes_tap(struct rig *r)
+{
+	struct ifreq ifr = { 0 };
+	struct net_spec spec;
+	struct netback *nb;
+	char err[256] = "", *v = NULL;
+	size_t len;
+	bool ok = true;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "xkbr0");
+	if (inet_ioctl(SIOCBRADDBR, ifr.ifr_name))
+		return false;
+	r->f->vm.loop = event_loop_create(&r->f->vm);
+	net_parse_spec("tap=xkt1,queues=2,mtu=1400,bridge=xkbr0", &spec, err,
+		       sizeof(err));
+	nb = netback_attach(&r->f->vm, r->xs, 1, &spec, err, sizeof(err));
+	if (!nb) {
+		printf("# netback_attach: %s\n", err);
+		ok = false;
+		goto out;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "xkt1");
+	ok &= !inet_ioctl(SIOCGIFFLAGS, &ifr) && (ifr.ifr_flags & IFF_UP);
+	ok &= !inet_ioctl(SIOCGIFMTU, &ifr) && ifr.ifr_mtu == 1400;
+	ok &= !xenstore_read(r->xs, "/local/domain/0/backend/vif/1/1/multi-queue-max-queues",
+			     &v, &len) && !strcmp(v, "2");
+	free(v);
+	/* The tap is a bridge port: removing it works only then. */
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "xkbr0");
+	ifr.ifr_ifindex = (int)if_nametoindex("xkt1");
+	ok &= ifr.ifr_ifindex > 0 && !inet_ioctl(SIOCBRDELIF, &ifr);
+	netback_detach(nb);
+	/* Nothing left behind: the vif's nodes and the (non-persistent) tap. */
+	ok &= !xenstore_exists(r->xs, "/local/domain/0/backend/vif/1/1");
+	ok &= if_nametoindex("xkt1") == 0;
+out:
+	event_loop_destroy(r->f->vm.loop);
+	r->f->vm.loop = NULL;
+	return ok;
+}
+
 static void test_real_tap(struct ktap *t)
 {
-	const char *name = "real tap in a private netns: UDP both ways, GSO accepted";
+	const char *name = "real tap in a private netns: UDP both ways, GSO accepted, attach/bridge";
 	uint8_t tap_mac[6];
 	struct sockaddr_in a;
 	char err[256];
@@ -1186,6 +1230,7 @@ static void test_real_tap(struct ktap *t)
 	KTAP_EXPECT(t, host_to_guest(t, &r, us));
 	KTAP_EXPECT(t, guest_to_host(&r, us, tap_mac));
 	KTAP_EXPECT(t, guest_gso_accepted(&r));
+	KTAP_EXPECT(t, attach_makes_tap(&r));
 	close(us);
 	rig_fini(&r);
 	ktap_case_end(t, name);
