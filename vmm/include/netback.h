@@ -31,6 +31,8 @@ struct xs_store;
 struct netback;
 
 #define NET_MAX_QUEUES		8
+/* vifs one guest may have (--net may repeat; devid = position). */
+#define NET_MAX_VIFS		8
 #define NET_DEFAULT_MTU		1500
 
 /* One vif as the user described it. */
