@@ -1,19 +1,24 @@
 # Sourced by the block tests (busybox sh inside the testbed's L1).
 #
-# Each test boots a guest with a disk (--disk), has the guest run a shell
-# command on /dev/xvda, and checks the guest's report and the image's
-# bytes on this side. Two things must exist first, else the test skips
-# (exit 4) saying which:
-#   * the VMM's --disk option (`xenkvm run --help` mentions it);
-#   * guest/init running the command given as xenkvm.cmd=<%XX-encoded>
-#     on the kernel command line (see Documentation/block.rst).
+# Each test boots a guest with a disk (--disk) and the Xen front ends
+# loaded, drives the guest's shell (guest/init's xenkvm.action=shell)
+# through the console, and checks what the guest says and the image's
+# bytes on this side. Until the VMM has --disk they skip (exit 4).
 XK=/xenkvm/bin/xenkvm
 GUEST=/xenkvm/guest
 KVER=${BLK_GUEST_KERNEL:-6.1}
 failures=0
+vmm=
+cmdno=0
 
 skip() { echo "SKIP: $*"; exit 4; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+die() {
+	echo "FAIL: $*"
+	[ -n "$vmm" ] && kill "$vmm" 2>/dev/null
+	[ -n "$log" ] && { echo "--- last 60 lines of $log"; tail -n 60 "$log"; }
+	exit 1
+}
 
 l1_backend() {
 	case $(uname -r) in
@@ -33,33 +38,6 @@ need_vmm() {
 	fi
 }
 
-# The guest's /init must know xenkvm.cmd=; look inside its initramfs.
-need_guest_cmd() {
-	local d=/tmp/blk-initrd.$$
-	rm -rf "$d" && mkdir -p "$d"
-	(cd "$d" && cpio -i init < "$GUEST/initrd-$KVER.cpio" 2>/dev/null)
-	grep -q 'xenkvm.cmd' "$d/init" 2>/dev/null ||
-		{ rm -rf "$d"; skip "guest/init does not run xenkvm.cmd= commands"; }
-	rm -rf "$d"
-}
-
-# %XX-encode all but [A-Za-z0-9./_-]: the command survives the kernel
-# command line (no spaces, no quotes) and stays short (2048 bytes max).
-encode() {
-	printf '%s' "$1" | od -An -v -tx1 | awk '
-	BEGIN {
-		for (n = 48; n < 58; n++) safe[sprintf("%02x", n)] = sprintf("%c", n)
-		for (n = 65; n < 91; n++) safe[sprintf("%02x", n)] = sprintf("%c", n)
-		for (n = 97; n < 123; n++) safe[sprintf("%02x", n)] = sprintf("%c", n)
-		safe["2d"] = "-"; safe["2e"] = "."; safe["2f"] = "/"; safe["5f"] = "_"
-	}
-	{ for (i = 1; i <= NF; i++) printf "%s", ($i in safe) ? safe[$i] : "%" $i }'
-}
-
-# Guest-side preamble: blkfront connects asynchronously after insmod.
-WAIT_XVDA='i=0; while [ ! -b /dev/xvda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-'
-
 # make_image FILE MIB: a zeroed image.
 make_image() {
 	rm -f "$1"
@@ -67,33 +45,79 @@ make_image() {
 		{ echo "FAIL: cannot create $1"; exit 1; }
 }
 
-# pattern MIB: the bytes both sides generate (short enough to pass
-# inside the guest command).
+# The bytes both sides generate: `$PATTERN_CMD | head -c N`.
 PATTERN_CMD='yes xenkvm-blk-0123456789abcdefghijklmnopqrstuvwxyz'
 pattern() { $PATTERN_CMD | head -c $(($1 * 1048576)); }
+md5_of() { md5sum | cut -c1-32; }
 
-# boot_disk DISKSPEC GUEST_COMMAND: boot with the Xen front ends loaded,
-# the guest runs the command and powers off. Sets $rc and $log.
+# wait_log REGEX SECONDS: until the VMM's output matches (or it died).
+wait_log() {
+	local i=0
+	while [ "$i" -lt "$2" ]; do
+		tr -d '\r' < "$log" | grep -qE "$1" && return 0
+		kill -0 "$vmm" 2>/dev/null || return 1
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# boot_disk DISKSPEC: the guest up, its shell reading our fifo.
 boot_disk() {
 	log=/tmp/blk-$(basename "$0").log
+	fifo=/tmp/blk-$(basename "$0").in
+	: > "$log"
+	rm -f "$fifo" && mkfifo "$fifo"
+	exec 3<>"$fifo"	# held open: the console never sees EOF
 	echo "boot: Linux $KVER, --disk $1, backend $backend"
-	timeout 400 "$XK" run --kernel "$GUEST/vmlinuz-$KVER" \
+	timeout 900 "$XK" run --kernel "$GUEST/vmlinuz-$KVER" \
 		--initrd "$GUEST/initrd-$KVER.cpio" --cpus 1 --memory 512M \
 		--backend "$backend" --disk "$1" \
-		--cmdline "xenkvm.modules=1 xenkvm.action=poweroff xenkvm.cmd=$(encode "$2")" \
-		> "$log" 2>&1 < /dev/null
+		--cmdline "xenkvm.modules=1 xenkvm.action=shell" \
+		< "$fifo" > "$log" 2>&1 &
+	vmm=$!
+	wait_log '^XENKVM-GUEST-END' 400 || die "the guest never finished booting"
+	sleep 2	# let the shell start reading the console
+}
+
+# gcmd 'COMMAND' SECONDS: run one line in the guest; $grc is its status.
+# The echoed input shows $((n+0)), only the output the number itself.
+gcmd() {
+	cmdno=$((cmdno + 1))
+	printf '%s; r=$?; echo "XKBLK-RC-$((%d+0))=$r"\n' "$1" "$cmdno" >&3
+	grc=
+	if wait_log "XKBLK-RC-$cmdno=[0-9]+" "$2"; then
+		grc=$(tr -d '\r' < "$log" |
+		      sed -n "s/.*XKBLK-RC-$cmdno=\([0-9]*\).*/\1/p" | tail -n1)
+	fi
+	[ -n "$grc" ] || grc=timeout
+}
+
+# blkfront connects asynchronously after the modules are loaded.
+need_xvda() {
+	gcmd 'i=0; while [ ! -b /dev/xvda ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; [ -b /dev/xvda ]' 60
+	[ "$grc" = 0 ] || die "the guest has no /dev/xvda (status $grc)"
+}
+
+# said KEY: the value of the guest's last "XENKVM-BLK: KEY value" line.
+said() {
+	tr -d '\r' < "$log" | sed -n "s/^XENKVM-BLK: $1 //p" | tail -n1
+}
+
+shutdown_guest() {
+	printf 'poweroff -f\n' >&3
+	local i=0
+	while kill -0 "$vmm" 2>/dev/null && [ "$i" -lt 120 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	kill -0 "$vmm" 2>/dev/null && die "the guest did not power off"
+	wait "$vmm"
 	rc=$?
+	vmm=
+	exec 3>&-
 	echo "boot: xenkvm exited with status $rc"
 }
-
-# The guest command's own lines.
-said() { grep -a '^XENKVM-BLK: ' "$log" | sed 's/^XENKVM-BLK: //'; }
-
-expect_said() {
-	said | grep -qE "$1" || fail "guest did not report $2 (/$1/)"
-}
-
-md5_of() { md5sum | cut -c1-32; }
 
 finish() {
 	if [ "$failures" != 0 ]; then
