@@ -9,7 +9,7 @@
  *             (blkif_ring.c decodes and validates), segments reached
  *             through grant_access() as host pointers into guest RAM;
  *   I/O       one io_uring per disk: every request drained from a ring
- *             becomes one to three SQEs, submitted with one
+ *             becomes one or two SQEs, submitted with one
  *             io_uring_submit() per drain; completions arrive through an
  *             eventfd, are reaped in batches, and each ring is pushed and
  *             its frontend notified once per batch.
