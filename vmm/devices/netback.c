@@ -417,10 +417,12 @@ static int read_frontend_features(struct netback *nb, unsigned int *nr)
 		report_error(nb, "frontend lacks feature-rx-notify");
 		return -EOPNOTSUPP;
 	}
+	nb->caps.sg = read_uint_or(nb, nb->fe, "feature-sg", 0);
 	nb->caps.csum = !read_uint_or(nb, nb->fe, "feature-no-csum-offload", 0);
-	nb->caps.gso_tcpv4 = nb->caps.csum &&
+	/* A GSO packet never fits one buffer: GSO needs SG, as in Linux. */
+	nb->caps.gso_tcpv4 = nb->caps.csum && nb->caps.sg &&
 			     read_uint_or(nb, nb->fe, "feature-gso-tcpv4", 0);
-	nb->caps.gso_tcpv6 = nb->caps.csum &&
+	nb->caps.gso_tcpv6 = nb->caps.csum && nb->caps.sg &&
 			     read_uint_or(nb, nb->fe, "feature-gso-tcpv6", 0);
 	n = read_uint_or(nb, nb->fe, "multi-queue-num-queues", 1);
 	if (n < 1 || n > nb->nr_fds) {
@@ -661,6 +663,7 @@ static bool rx_read(struct nb_queue *q)
 	}
 	if ((size_t)n < NB_VNET_HDR_LEN + NB_ETH_HLEN ||
 	    (size_t)n >= NB_VNET_HDR_LEN + NB_RX_BUF ||
+	    (!nb->caps.sg && (size_t)n > NB_VNET_HDR_LEN + NB_PAGE_SIZE) ||
 	    nb_rx_meta_from_vnet(&q->rx_hdr, &nb->caps, &q->rx_meta)) {
 		nb->st.rx_drops++;
 		return true;

@@ -113,6 +113,7 @@ int nb_find_l4(const uint8_t *frame, size_t len, size_t *l4off,
 
 /* What the frontend said it can receive. */
 struct nb_rx_caps {
+	bool sg;		/* packets over several buffers (feature-sg) */
 	bool csum;		/* !feature-no-csum-offload */
 	bool gso_tcpv4;
 	bool gso_tcpv6;

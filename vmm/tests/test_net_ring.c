@@ -283,7 +283,8 @@ static void test_vnet_hdr(struct ktap *t)
 
 static void test_rx_meta(struct ktap *t)
 {
-	struct nb_rx_caps all = { true, true, true }, none = { 0 };
+	struct nb_rx_caps all = { .sg = true, .csum = true, .gso_tcpv4 = true,
+				  .gso_tcpv6 = true }, none = { 0 };
 	struct virtio_net_hdr h = { 0 };
 	struct nb_rx_meta m;
 

@@ -670,6 +670,34 @@ static void test_malicious_rx(struct ktap *t)
 	ktap_case_end(t, "rx: bad buffers answered ERROR, unsupported GSO dropped");
 }
 
+static void test_no_sg(struct ktap *t)
+{
+	struct virtio_net_hdr h = { 0 };
+	struct netback_stats st;
+	uint8_t frame[6000];
+	struct rig r;
+
+	rig_init(&r, 1);
+	/* A minimal frontend: rx-copy and rx-notify, nothing else. */
+	fe_setup_queue(&r, 0, false);
+	fe_write(&r, "request-rx-copy", "1");
+	fe_write(&r, "feature-rx-notify", "1");
+	fe_write(&r, "state", "%d", XenbusStateConnected);
+	KTAP_EXPECT(t, be_is(&r, "state", "4"));
+	fe_post_rx(&r, 0, 4, 0);
+	make_frame(frame, sizeof(frame), false, 7);
+	tap_send(&r, 0, &h, frame, sizeof(frame));
+	tap_send(&r, 0, &h, frame, 1500);
+	netback_dispatch(r.nb);
+	netback_get_stats(r.nb, &st);
+	KTAP_EXPECT(t, st.rx_drops == 1 && st.rx_packets == 1);
+	KTAP_EXPECT(t, r.q[0].rx->rsp_prod == 1 &&
+			       rx_rsp(&r.q[0], 0).status == 1500 &&
+			       !rx_rsp(&r.q[0], 0).flags);
+	rig_fini(&r);
+	ktap_case_end(t, "a frontend without feature-sg never gets multi-slot packets");
+}
+
 static void test_garbage_indexes(struct ktap *t)
 {
 	struct netback_stats st;
@@ -1240,13 +1268,14 @@ int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 11);
+	ktap_plan(&t, 12);
 	test_negotiation(&t);
 	test_tx_gso(&t);
 	test_rx(&t);
 	test_rx_starved(&t);
 	test_malicious_tx(&t);
 	test_malicious_rx(&t);
+	test_no_sg(&t);
 	test_garbage_indexes(&t);
 	test_multiqueue(&t);
 	test_streams(&t);
