@@ -27,6 +27,9 @@ struct kvm_backend {
 	int long_mode;		/* -1 until first set */
 	/* VCPUOP_register_vcpu_info was used: not the shared_info slot. */
 	bool vcpu_info_registered[VM_MAX_VCPUS];
+	/* Where the guest's event bits are, as KVM was told. */
+	uint64_t shared_info_gfn;
+	uint64_t vcpu_info_gpa[VM_MAX_VCPUS];	/* 0: the shared_info slot */
 };
 
 #define LEGACY_VCPU_INFOS	32
@@ -35,6 +38,15 @@ struct kvm_backend {
 static struct kvm_backend *priv(const struct vm *vm)
 {
 	return vm->backend->priv;
+}
+
+/* XENKVM_TRACE=1: what the Xen code asked of KVM, and how it went. */
+static int traced(const struct vm *vm, const char *what, uint64_t a, uint64_t b, int ret)
+{
+	if (vm->cfg->trace_hcalls)
+		fprintf(stderr, "xenkvm: kvm: %s(%#llx, %#llx) = %d\n", what,
+			(unsigned long long)a, (unsigned long long)b, ret);
+	return ret;
 }
 
 static int hvm_set(struct vm *vm, struct kvm_xen_hvm_attr *a)
@@ -112,7 +124,7 @@ static int kvm_set_long_mode(struct vm *vm, bool long_mode)
 	ret = hvm_set(vm, &a);
 	if (!ret)
 		priv(vm)->long_mode = long_mode;
-	return ret;
+	return traced(vm, "set_long_mode", long_mode, 0, ret);
 }
 
 /*
@@ -140,9 +152,11 @@ static int kvm_set_shared_info(struct vm *vm, uint64_t gfn)
 
 	a.u.shared_info.gfn = gfn;
 	ret = hvm_set(vm, &a);
-	if (!ret)
+	if (!ret) {
+		priv(vm)->shared_info_gfn = gfn;
 		point_vcpu_infos_at_shared_info(vm, gfn);
-	return ret;
+	}
+	return traced(vm, "set_shared_info", gfn, 0, ret);
 }
 
 static int kvm_set_callback_vector(struct vm *vm, uint8_t vector)
@@ -150,7 +164,49 @@ static int kvm_set_callback_vector(struct vm *vm, uint8_t vector)
 	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_UPCALL_VECTOR };
 
 	a.u.vector = vector;
-	return hvm_set(vm, &a);
+	return traced(vm, "set_callback_vector", vector, 0, hvm_set(vm, &a));
+}
+
+static uint8_t *vcpu_info_hva(struct vm *vm, unsigned int idx)
+{
+	const struct kvm_backend *kb = priv(vm);
+	uint64_t gpa = kb->vcpu_info_gpa[idx];
+
+	if (!gpa && kb->shared_info_gfn && idx < LEGACY_VCPU_INFOS)
+		gpa = (kb->shared_info_gfn << 12) + idx * VCPU_INFO_SIZE;
+	return gpa ? gpa_to_hva(vm, gpa, VCPU_INFO_SIZE) : NULL;
+}
+
+/*
+ * Xen's rule: evtchn_upcall_pending covers every set evtchn_pending_sel
+ * bit. A newly registered vcpu_info arrives with all selector bits set
+ * (Xen does that so nothing is lost in the move); KVM raises an upcall
+ * only when it sets a selector bit itself, so without this the guest
+ * would never hear of any event again.
+ */
+static void mark_events_pending(struct vm *vm, unsigned int idx)
+{
+	uint8_t *vi = vcpu_info_hva(vm, idx);
+	uint64_t sel;
+
+	if (!vi)
+		return;
+	memcpy(&sel, vi + 8, sizeof(sel));
+	if (sel)
+		__atomic_store_n(vi, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Like Xen's hvm_assert_evtchn_irq(): an upcall now if one is pending. */
+static void assert_upcall(struct vm *vm, unsigned int idx, uint8_t vector)
+{
+	uint8_t *vi = vcpu_info_hva(vm, idx);
+	struct kvm_msi msi = {
+		.address_lo = 0xfee00000U | idx << 12,	/* APIC id == vCPU index */
+		.data = vector,				/* fixed, edge */
+	};
+
+	if (vector && vi && __atomic_load_n(vi, __ATOMIC_SEQ_CST))
+		ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi);
 }
 
 static int kvm_set_vcpu_info(struct vcpu *vcpu, uint64_t gpa)
@@ -160,17 +216,26 @@ static int kvm_set_vcpu_info(struct vcpu *vcpu, uint64_t gpa)
 
 	a.u.gpa = gpa;
 	ret = vcpu_set(vcpu, &a);
-	if (!ret)
+	if (!ret) {
 		priv(vcpu->vm)->vcpu_info_registered[vcpu->index] = gpa != KVM_XEN_INVALID_GPA;
-	return ret;
+		priv(vcpu->vm)->vcpu_info_gpa[vcpu->index] =
+			gpa == KVM_XEN_INVALID_GPA ? 0 : gpa;
+		mark_events_pending(vcpu->vm, vcpu->index);
+	}
+	return traced(vcpu->vm, "set_vcpu_info", vcpu->index, gpa, ret);
 }
 
 static int kvm_set_upcall_vector(struct vcpu *vcpu, uint8_t vector)
 {
 	struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR };
 
+	int ret;
+
 	a.u.vector = vector;
-	return vcpu_set(vcpu, &a);
+	ret = vcpu_set(vcpu, &a);
+	if (!ret)
+		assert_upcall(vcpu->vm, vcpu->index, vector);
+	return traced(vcpu->vm, "set_upcall_vector", vcpu->index, vector, ret);
 }
 
 static int kvm_set_runstate_area(struct vcpu *vcpu, uint64_t gpa)
@@ -183,8 +248,26 @@ static int kvm_set_runstate_area(struct vcpu *vcpu, uint64_t gpa)
 	return vcpu_set(vcpu, &a);
 }
 
+/* What the guest will see of an event KVM just raised. */
+static void trace_event_bits(struct vm *vm, uint32_t vcpu_id)
+{
+	const struct kvm_backend *kb = priv(vm);
+	uint64_t pending = 0, mask = 0, vi[2] = { 0, 0 };
+	uint64_t shinfo = kb->shared_info_gfn << 12;
+
+	guest_read(vm, shinfo + 2048, &pending, 8);
+	guest_read(vm, shinfo + 2560, &mask, 8);
+	if (vcpu_id < VM_MAX_VCPUS && vcpu_info_hva(vm, vcpu_id))
+		memcpy(vi, vcpu_info_hva(vm, vcpu_id), sizeof(vi));
+	fprintf(stderr, "xenkvm: kvm: pending[0] %#llx mask[0] %#llx vcpu_info %#llx sel %#llx\n",
+		(unsigned long long)pending, (unsigned long long)mask,
+		(unsigned long long)vi[0], (unsigned long long)vi[1]);
+}
+
 static int kvm_deliver_port(struct vm *vm, uint32_t port, uint32_t vcpu_id)
 {
+	int ret;
+
 	struct kvm_irq_routing_xen_evtchn e = {
 		.port = port,
 		.vcpu = vcpu_id,
@@ -193,7 +276,11 @@ static int kvm_deliver_port(struct vm *vm, uint32_t port, uint32_t vcpu_id)
 
 	if (!(priv(vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
 		return -EOPNOTSUPP;
-	return ioctl(vm->vm_fd, KVM_XEN_HVM_EVTCHN_SEND, &e) ? -errno : 0;
+	ret = traced(vm, "deliver_port", port, vcpu_id,
+		     ioctl(vm->vm_fd, KVM_XEN_HVM_EVTCHN_SEND, &e) ? -errno : 0);
+	if (vm->cfg->trace_hcalls)
+		trace_event_bits(vm, vcpu_id);
+	return ret;
 }
 
 static int kvm_bind_port(struct vm *vm, uint32_t port, uint32_t vcpu_id, int eventfd)
@@ -202,6 +289,7 @@ static int kvm_bind_port(struct vm *vm, uint32_t port, uint32_t vcpu_id, int eve
 
 	if (!(priv(vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
 		return -EOPNOTSUPP;
+	traced(vm, "bind_port", port, vcpu_id, 0);
 	a.u.evtchn.send_port = port;
 	if (eventfd >= 0) {
 		a.u.evtchn.type = EVTCHNSTAT_interdomain;
@@ -233,12 +321,12 @@ static int kvm_set_timer_port(struct vcpu *vcpu, uint32_t port)
 	struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_TIMER };
 
 	/* With the port known, KVM runs the guest's Xen timer in-kernel. */
-	if (!(priv(vcpu->vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
+	if (getenv("XENKVM_NO_KTIMER") || !(priv(vcpu->vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
 		return -EOPNOTSUPP;
 	a.u.timer.port = port;
 	a.u.timer.priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL;
 	a.u.timer.expires_ns = 0;
-	return vcpu_set(vcpu, &a);
+	return traced(vcpu->vm, "set_timer_port", vcpu->index, port, vcpu_set(vcpu, &a));
 }
 
 static bool kvm_decode_hcall(struct vcpu *vcpu, struct xen_hcall *hc)

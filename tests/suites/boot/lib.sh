@@ -58,8 +58,8 @@ expect_xen_guest() {
 	expect_report "Xen HVM callback vector for event delivery is enabled" \
 		"the HVM callback vector"
 	expect_report "XENKVM-GUEST: clocksource xen" "the xen clocksource"
-	expect_report "xen-percpu-virq +timer0" "the Xen timer VIRQ in /proc/interrupts"
-	expect_report "xen-percpu-ipi" "Xen IPIs in /proc/interrupts"
+	expect_report "xen-percpu +-virq +timer0" "the Xen timer VIRQ in /proc/interrupts"
+	expect_report "xen-percpu +-ipi" "Xen IPIs in /proc/interrupts"
 }
 
 expect_cpus() {
