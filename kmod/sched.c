@@ -210,8 +210,6 @@ enum xk_hc_action xk_sched_poll(struct xk_vm *xvm, struct xk_vcpu *xv,
 			return XK_HC_DONE;
 		}
 	}
-	xk_stat_inc(xvm, polls);
-
 	if (timeout) {
 		xk_xen_time_now(xv, &now, &host);
 		if ((s64)(timeout - now) <= 0)
@@ -257,6 +255,8 @@ enum xk_hc_action xk_sched_poll(struct xk_vm *xvm, struct xk_vcpu *xv,
 	if (why == XK_POLL_SIGNAL || why == XK_POLL_REQUEST)
 		return XK_HC_INTR;
 done:
+	/* Counted when it completes: a restarted poll counts once. */
+	xk_stat_inc(xvm, polls);
 	hc->ret = 0;
 	return XK_HC_DONE;
 
