@@ -114,7 +114,7 @@ static uint8_t *fake_byte(struct fake_vm *f, uint64_t gpa)
 	return gpa < f->ram_size ? f->ram + gpa : NULL;
 }
 
-/* 2-level delivery in Xen's order, on the layout the VM latched. */
+/* 2-level delivery in Xen's order and by Xen's rules, on the latched layout. */
 static int fb_deliver_port(struct vm *vm, uint32_t port, uint32_t vcpu_id)
 {
 	struct fake_vm *f = fake_of(vm);
@@ -140,6 +140,9 @@ static int fb_deliver_port(struct vm *vm, uint32_t port, uint32_t vcpu_id)
 		return 0;
 	*pend |= 1u << (port % 8);
 	if (*mask & (1u << (port % 8)))
+		return 0;
+	/* Xen's (and KVM's) rule: an upcall only when the word's bit is new. */
+	if (*sel & (1u << (word % 8)))
 		return 0;
 	*sel |= 1u << (word % 8);
 	*upcall = 1;

@@ -211,7 +211,6 @@ static int64_t register_vcpu_info(struct vcpu *vcpu, struct vcpu *target,
 	struct vcpu_register_vcpu_info info;
 	uint64_t gpa, old;
 	uint8_t *dst, *src;
-	size_t sel_off, sel_len;
 	int r = 0;
 
 	if (xen_copy_from_guest(vcpu, arg, &info, sizeof(info)))
@@ -243,10 +242,15 @@ static int64_t register_vcpu_info(struct vcpu *vcpu, struct vcpu *target,
 		memset(dst, 0, VCPU_INFO_SIZE);
 		dst[1] = 1;	/* evtchn_upcall_mask, as Xen's dummy vcpu_info */
 	}
-	/* Xen sets every selector bit: an event may have raced the move. */
-	sel_off = x->long_mode ? VCPU_INFO_SEL_OFF_64 : VCPU_INFO_SEL_OFF_32;
-	sel_len = x->long_mode ? 8 : 4;
-	memset(dst + sel_off, 0xff, sel_len);
+	/*
+	 * Xen also sets every selector bit here, but together with
+	 * evtchn_upcall_pending and an injected upcall, which we have no
+	 * backend-neutral way to do. Selector bits alone are poison: Xen's
+	 * 2-level rule (and KVM's, which follows it) raises an upcall only
+	 * when a port's selector bit goes from 0 to 1, so the guest would
+	 * never hear of an event again. The copy keeps whatever was
+	 * pending; Linux registers before it binds any port anyway.
+	 */
 	target->xen->vcpu_info_gpa = gpa;
 	pthread_mutex_unlock(&x->lock);
 
