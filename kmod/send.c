@@ -130,8 +130,9 @@ int xk_send_set_port(struct xk_vm *xvm, const struct xenkvm_attr *attr)
 	switch (e->type) {
 	case XENKVM_EVTCHN_DELIVER:
 		r = -EINVAL;
+		/* @eventfd is unused here: 0 or -1. */
 		if (!e->deliver_port || e->deliver_port >= XK_MAX_PORTS_64 ||
-		    e->vcpu >= XK_MAX_VCPUS || e->eventfd)
+		    e->vcpu >= XK_MAX_VCPUS || (e->eventfd && e->eventfd != -1))
 			goto fail;
 		p->deliver_port = e->deliver_port;
 		p->vcpu = e->vcpu;

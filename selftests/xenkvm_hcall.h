@@ -184,6 +184,7 @@ static inline long xk_evtchn_deliver(int xfd, uint32_t send_port,
 	a.u.evtchn.type = XENKVM_EVTCHN_DELIVER;
 	a.u.evtchn.deliver_port = deliver_port;
 	a.u.evtchn.vcpu = vcpu;
+	a.u.evtchn.eventfd = -1;	/* unused; as the VMM passes it */
 	return xk_ioctl(xfd, XENKVM_SET_ATTR, &a);
 }
 
