@@ -31,7 +31,9 @@ start=$(date +%s)
 for k in $kernels; do
 	log=build/bench/testbed-$k.log
 	if [ "$run" = 1 ]; then
-		echo "bench: L1 $k ($(date +%T))" >&2
+		# Other testbeds on this machine slow everything down: say so.
+		echo "bench: L1 $k ($(date +%T)); other QEMUs running: $(ps -eo comm | grep -c '^qemu-system'), load $(cut -d' ' -f1-3 /proc/loadavg)" |
+			tee "build/bench/context-$k.txt" >&2
 		# 9 minutes per kernel keeps 'make bench' under 20 minutes.
 		nice scripts/testbed.sh --kernel "$k" --suite bench --timeout 540 \
 			--test-timeout 300 --log "$log" > /dev/null 2>&1
@@ -45,6 +47,7 @@ for k in $kernels; do
 	grep -E '^# (SKIP|FAIL|bench: |xkfloor: |  xkbench: |  XKBENCH: (exit|run|kernel))' "$log" |
 		sed "s/^# */  [$k] /" >&2
 	grep -E '^(not )?ok [0-9]+ ' "$log" | sed "s/^/  [$k] /" >&2
+	[ -f "build/bench/context-$k.txt" ] && sed "s/^/  [$k] /" "build/bench/context-$k.txt" >&2
 	sed -n "s/^# BENCH /$k /p" "$log"
 done > build/bench/results.txt
 
@@ -60,7 +63,8 @@ function cell(k, b, f,    v) {
 		return "-"
 	v = val[k, b, f]
 	return sprintf(v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v) \
-		sprintf(" ±%s n=%s", spr[k, b, f], n[k, b, f])
+		sprintf(" ±%s%% n=%s", spr[k, b, f], n[k, b, f]) \
+		(boots[k, b, f] > 1 ? "x" boots[k, b, f] : "")
 }
 # time ratio of backend b over reference r; rates (unit */s) inverted
 function ratio(k, b, r, f,    x) {
@@ -71,19 +75,48 @@ function ratio(k, b, r, f,    x) {
 		x = 1 / x
 	return sprintf("%.2f", x)
 }
+function sort_num(a, m,    i, j, t) {
+	for (i = 2; i <= m; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+		}
+}
+# One line per boot: k b f value unit runs=N spread=X%
 {
 	k = $1; b = $2; f = $3
-	if (!((k, b, f) in val)) {
+	if (!((k, b, f) in nb_)) {
 		if (!(k in seenk)) { seenk[k] = 1; ks[++nk] = k }
 		if (!((k, f) in seenf)) { seenf[k, f] = 1; fs[k, ++nf[k]] = f }
 		if (!(b in seenb)) { seenb[b] = 1; bs[++nb] = b }
 	}
-	val[k, b, f] = $4; unit[k, f] = $5
-	sub(/^runs=/, "", $6); n[k, b, f] = $6
-	sub(/^spread=/, "", $7); spr[k, b, f] = $7
+	i = ++nb_[k, b, f]
+	v_[k, b, f, i] = $4 + 0; unit[k, f] = $5
+	r = $6; sub(/^runs=/, "", r); runs_[k, b, f] += r
+	sp = $7; sub(/^spread=/, "", sp); sub(/%$/, "", sp); sp_[k, b, f, i] = sp + 0
 	rows[++nr] = $0
 }
+# Several boots of one backend: the median of their values; the spread is
+# the larger of the boots own spreads and the range between boots.
+function aggregate(    key, m, i, a, lo, hi, sp, ks2, parts) {
+	for (key in nb_) {
+		m = nb_[key]
+		delete a
+		sp = 0
+		for (i = 1; i <= m; i++) {
+			a[i] = v_[key, i]
+			if (sp_[key, i] > sp) sp = sp_[key, i]
+		}
+		sort_num(a, m)
+		val[key] = m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+		if (m > 1 && val[key] > 0 && (a[m] - a[1]) / val[key] * 100 > sp)
+			sp = (a[m] - a[1]) / val[key] * 100
+		spr[key] = sprintf("%.0f", sp)
+		n[key] = runs_[key]
+		boots[key] = m
+	}
+}
 END {
+	aggregate()
 	# Column order: floors first, then the backends as they appeared.
 	order["floor"] = 1; order["module"] = 2; order["module-vmm-path"] = 3
 	order["kvm"] = 4; order["userspace"] = 5
@@ -107,15 +140,20 @@ END {
 			printf " %-10s %-10s\n", r1 == "" ? "-" : r1, r2 == "" ? "-" : r2
 		}
 	}
-	print "cells: median (or the named percentile) ±spread n=runs; ratios: time over the reference, same L1 run; - not measured"
+	print "cells: value ±spread n=runs (xB: median of B boots); ratios: time over the reference, same L1 run; - not measured"
 	# results.json
 	printf "{\n  \"commit\": \"%s\",\n  \"date\": \"%s\",\n  \"figures\": [\n", commit, date > json
-	for (i = 1; i <= nr; i++) {
-		split(rows[i], a, " ")
-		sub(/^runs=/, "", a[6]); sub(/^spread=/, "", a[7]); sub(/%$/, "", a[7])
-		printf "    {\"kernel\": \"%s\", \"backend\": \"%s\", \"figure\": \"%s\", \"value\": %s, \"unit\": \"%s\", \"runs\": %s, \"spread_pct\": %s}%s\n", \
-			a[1], a[2], a[3], a[4], a[5], a[6], a[7], i < nr ? "," : "" >> json
-	}
+	sep = ""
+	for (ki = 1; ki <= nk; ki++)
+		for (fi = 1; fi <= nf[ks[ki]]; fi++)
+			for (c = 1; c <= nc; c++) {
+				k = ks[ki]; f = fs[k, fi]; b = cols[c]
+				if (!((k, b, f) in val)) continue
+				printf "%s    {\"kernel\": \"%s\", \"backend\": \"%s\", \"figure\": \"%s\", \"value\": %s, \"unit\": \"%s\", \"runs\": %s, \"boots\": %s, \"spread_pct\": %s}", \
+					sep, k, b, f, val[k, b, f], unit[k, f], n[k, b, f], boots[k, b, f], spr[k, b, f] >> json
+				sep = ",\n"
+			}
+	printf "\n"  >> json
 	printf "  ],\n  \"ratios\": [\n" >> json
 	sep = ""
 	for (ki = 1; ki <= nk; ki++) {
