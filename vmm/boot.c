@@ -103,13 +103,26 @@ unsigned int build_e820(const struct vm *vm, struct vm_e820_entry *e, unsigned i
 	return n;
 }
 
+/*
+ * Prepended to the user's command line, so that the user's own settings
+ * come later and win:
+ *
+ * no_timer_check  Linux's boot-time test of the PIT through the IOAPIC
+ *                 expects 4 ticks in 40 ms; on a nested or overcommitted
+ *                 host they arrive late, Linux decides the timer is broken
+ *                 and panics. A Xen guest runs on Xen's timer anyway.
+ * xen_legacy_crash  an HVM Linux reports a panic as a plain reset (0xcf9);
+ *                 with this it says SCHEDOP_shutdown(crash) first, so the
+ *                 VMM can tell a crash (status 2) from a reboot (1).
+ */
+#define CMDLINE_DEFAULTS "no_timer_check xen_legacy_crash"
+
 int boot_cmdline(const struct vm *vm, char *buf, size_t len)
 {
 	const char *console = vm->cfg->console == CONSOLE_HVC ? "hvc0" : "ttyS0";
 	int n;
 
-	/* First, so that a console= the user gives comes later and wins. */
-	n = snprintf(buf, len, "console=%s%s%s", console,
+	n = snprintf(buf, len, "console=%s " CMDLINE_DEFAULTS "%s%s", console,
 		     vm->cfg->cmdline[0] ? " " : "", vm->cfg->cmdline);
 	return n < 0 || (size_t)n >= len ? -1 : n;
 }

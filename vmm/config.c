@@ -376,8 +376,10 @@ static int apply_key(struct parser *ps, const char *key, const struct value *v,
 
 static int parse_assignment(struct parser *ps, struct value *v, struct vm_config *cfg)
 {
+	unsigned int key_line = ps->line, end_line;
 	char key[64];
 	size_t n = 0;
+	int ret;
 
 	while (isalnum((unsigned char)*ps->p) || *ps->p == '_') {
 		if (n + 1 >= sizeof(key)) {
@@ -405,7 +407,12 @@ static int parse_assignment(struct parser *ps, struct value *v, struct vm_config
 		perr(ps, "junk after the value of '%s'%s", key, "");
 		return -1;
 	}
-	return apply_key(ps, key, v, cfg);
+	/* Messages about the key point at its line, also after a long list. */
+	end_line = ps->line;
+	ps->line = key_line;
+	ret = apply_key(ps, key, v, cfg);
+	ps->line = end_line;
+	return ret;
 }
 
 int config_parse_string(const char *text, const char *origin,

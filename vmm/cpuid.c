@@ -157,7 +157,7 @@ int hcall_msr_trap_init(struct vm *vm)
 	return 0;
 }
 
-void hcall_page_fill(uint8_t *page, const uint8_t insn[3], size_t insn_len)
+void hcall_page_fill(uint8_t *page, const uint8_t *insn, size_t insn_len)
 {
 	/* int3 between stubs: a jump into the middle of the page traps. */
 	memset(page, 0xcc, 4096);

@@ -86,15 +86,45 @@ static int user_set_callback_vector(struct vm *vm, uint8_t vector)
 	return 0;
 }
 
+static uint8_t *vcpu_info_of(struct vm *vm, uint8_t *shinfo, uint32_t vcpu_id);
+static int inject_upcall(struct vm *vm, uint32_t vcpu_id);
+
+static uint8_t *current_vcpu_info(struct vm *vm, uint32_t vcpu_id)
+{
+	uint64_t gfn = priv(vm)->shared_info_gfn;
+	uint8_t *shinfo = gfn == ~0ULL ? NULL : gpa_to_hva(vm, gfn << 12, 4096);
+
+	if (priv(vm)->vcpu_info_gpa[vcpu_id] == ~0ULL && !shinfo)
+		return NULL;
+	return vcpu_info_of(vm, shinfo, vcpu_id);
+}
+
 static int user_set_vcpu_info(struct vcpu *vcpu, uint64_t gpa)
 {
+	uint8_t *vi;
+	uint64_t sel = 0;
+
 	priv(vcpu->vm)->vcpu_info_gpa[vcpu->index] = gpa;
+	/* Any selector bit set must be covered by evtchn_upcall_pending. */
+	vi = current_vcpu_info(vcpu->vm, vcpu->index);
+	if (vi) {
+		memcpy(&sel, vi + (priv(vcpu->vm)->long_mode ? VCPU_INFO_SEL_64 :
+				   VCPU_INFO_SEL_32), priv(vcpu->vm)->long_mode ? 8 : 4);
+		if (sel)
+			__atomic_store_n(vi, 1, __ATOMIC_SEQ_CST);
+	}
 	return 0;
 }
 
 static int user_set_upcall_vector(struct vcpu *vcpu, uint8_t vector)
 {
+	uint8_t *vi;
+
 	priv(vcpu->vm)->upcall_vector[vcpu->index] = vector;
+	/* As Xen does: assert the new vector now if an upcall is pending. */
+	vi = current_vcpu_info(vcpu->vm, vcpu->index);
+	if (vector && vi && __atomic_load_n(vi, __ATOMIC_SEQ_CST))
+		return inject_upcall(vcpu->vm, vcpu->index);
 	return 0;
 }
 
@@ -110,7 +140,7 @@ static uint8_t *vcpu_info_of(struct vm *vm, uint8_t *shinfo, uint32_t vcpu_id)
 
 	if (gpa != ~0ULL)
 		return gpa_to_hva(vm, gpa, VCPU_INFO_SIZE);
-	return vcpu_id < LEGACY_VCPU_INFOS ? shinfo + vcpu_id * VCPU_INFO_SIZE : NULL;
+	return shinfo && vcpu_id < LEGACY_VCPU_INFOS ? shinfo + vcpu_id * VCPU_INFO_SIZE : NULL;
 }
 
 static int inject_upcall(struct vm *vm, uint32_t vcpu_id)

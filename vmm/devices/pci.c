@@ -90,8 +90,10 @@ void pci_config_write(struct pci_bus *bus, unsigned int slot, unsigned int fn,
 static void reset_control_write(struct pci_bus *bus, uint8_t v)
 {
 	bus->reset_control = v & (RESET_SYSTEM | RESET_CPU);
-	if (v & RESET_CPU)
+	if (v & RESET_CPU) {
+		fprintf(stderr, "xenkvm: guest reset the machine (port 0xcf9)\n");
 		vm_request_stop(bus->vm, VM_EXIT_REBOOT);
+	}
 }
 
 static void pci_io(void *opaque, uint64_t offset, bool is_write, uint8_t *data,

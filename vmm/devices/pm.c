@@ -6,6 +6,7 @@
  * reset command (0xfe to port 0x64), Linux's fallback reboot method.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,8 +67,10 @@ static void pm1_cnt_io(void *opaque, uint64_t off, bool is_write, uint8_t *data,
 	pm->control = (uint16_t)((v & ~PM1_SLP_EN) | PM1_SCI_EN);
 	pthread_mutex_unlock(&pm->lock);
 	/* Only S5 exists; other sleep states are not offered in the DSDT. */
-	if ((v & PM1_SLP_EN) && PM1_SLP_TYP(v) == ACPI_S5_TYP)
+	if ((v & PM1_SLP_EN) && PM1_SLP_TYP(v) == ACPI_S5_TYP) {
+		fprintf(stderr, "xenkvm: guest entered ACPI S5 (soft off)\n");
 		vm_request_stop(pm->vm, VM_EXIT_POWEROFF);
+	}
 }
 
 static void pm_tmr_io(void *opaque, uint64_t off, bool is_write, uint8_t *data, unsigned int len)
@@ -93,8 +96,10 @@ static void kbd_io(void *opaque, uint64_t off, bool is_write, uint8_t *data, uns
 	struct pm *pm = opaque;
 
 	(void)off; (void)len;
-	if (is_write && data[0] == KBD_CMD_RESET)
+	if (is_write && data[0] == KBD_CMD_RESET) {
+		fprintf(stderr, "xenkvm: guest reset the machine (keyboard controller)\n");
 		vm_request_stop(pm->vm, VM_EXIT_REBOOT);
+	}
 	/* Reads: status 0, no data and an empty input buffer. */
 }
 

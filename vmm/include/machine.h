@@ -202,7 +202,7 @@ int hcall_msr_trap_init(struct vm *vm);
 /* Handle KVM_EXIT_X86_WRMSR/RDMSR; returns 0, or -1 to stop the VM. */
 int hcall_msr_exit(struct vcpu *vcpu);
 /* Fill one 4K hypercall page whose stubs end in @insn (3 bytes). */
-void hcall_page_fill(uint8_t *page, const uint8_t insn[3], size_t insn_len);
+void hcall_page_fill(uint8_t *page, const uint8_t *insn, size_t insn_len);
 
 #define XEN_CPUID_BASE		0x40000000U
 #define XEN_HYPERCALL_MSR	0x40000000U

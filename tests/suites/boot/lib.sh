@@ -62,6 +62,11 @@ expect_xen_guest() {
 	expect_report "xen-percpu +-ipi" "Xen IPIs in /proc/interrupts"
 }
 
+# The guest's clock ticks: its `sleep 1` returned and uptime moved on.
+expect_timers() {
+	expect_report "XENKVM-GUEST: slept 1s, uptime [0-9]" "a finished 'sleep 1' (Xen timer events)"
+}
+
 expect_cpus() {
 	if [ "$1" = 1 ]; then
 		expect_report "XENKVM-GUEST: cpus online 0 nproc 1" "1 CPU online"
