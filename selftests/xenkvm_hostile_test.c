@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A hostile guest: two vCPUs issue random hypercalls (numbers, sub-ops,
+ * arguments) aimed at every in-kernel path with the worst pointers a
+ * guest can make: GVAs with no page-table entry, GVAs mapped to guest
+ * frames in no memslot, to the LAPIC and IOAPIC MMIO pages, to the
+ * shared_info page itself, structures that cross from a good page into
+ * an unmapped / slot-less / MMIO one, non-canonical and kernel-half
+ * addresses, huge counts (nr_ports), random ports, past and near-future
+ * timeouts, runstate areas registered over shared_info, across pages and
+ * over MMIO. The test plays the VMM and answers every exit with -ENOSYS
+ * (it leaves rax as the module set it).
+ *
+ * Unlike xenkvm_hcall_fuzz_test (100000 calls on one vCPU, checks only
+ * that the guest survives and the calls are counted), this one checks
+ * every single result: each call must return an errno Xen itself would
+ * return for that hypercall and sub-op (the allowed sets are in
+ * allowed() below; -ENOSYS is always allowed, as a call may reach the
+ * VMM when its fast path is off). Each exit must carry the number and
+ * arguments the guest really passed. Meanwhile the host keeps changing
+ * the VM's configuration under the running guest (fast paths, shared_info
+ * layout, shared_info set/cleared, vcpu_info moved) and invalidating the
+ * guest pages (mprotect, MADV_DONTNEED).
+ *
+ * Count: XK_HOSTILE_CALLS in the environment (or argv[1]), for both vCPUs
+ * together; the default is bounded for make check, the robust suite runs
+ * a million on the debug kernel. XK_HOSTILE_SEED varies the sequence.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+
+#include "test_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "apic.h"
+#include "xenkvm_hcall.h"
+
+#define NVCPUS		2
+#define BASE		0xc0000000ULL
+#define SLOT		10
+#define PAGES		8
+#define SH		(BASE + 0x0000)	/* shared_info */
+#define VI		(BASE + 0x1000)	/* explicit vcpu_info areas */
+#define RP		(BASE + 0x2000)	/* random bytes: garbage structures */
+#define SP		(BASE + 0x3000)	/* scratch: sanitized structures */
+#define TP		(BASE + 0x4000)	/* second scratch page (crossing) */
+#define LOG		(BASE + 0x5000)	/* per-vCPU mailbox and violations */
+#define CLK		(BASE + 0x6000)	/* pvclock, one per vCPU */
+
+/* Windows of GVAs with hostile mappings (set up in main()). */
+#define W_UNMAPPED	0xd0000000ULL	/* no PTE at all */
+#define W_NOSLOT	0xd0001000ULL	/* -> a GPA in no memslot */
+#define W_LAPIC		0xd0002000ULL	/* -> 0xfee00000 */
+#define W_IOAPIC	0xd0003000ULL	/* -> 0xfec00000 */
+#define W_X_UNMAPPED	0xd0004000ULL	/* RP, then an unmapped page */
+#define W_X_NOSLOT	0xd0006000ULL	/* RP, then a slot-less page */
+#define W_X_MMIO	0xd0008000ULL	/* RP, then the LAPIC page */
+#define NOSLOT_GPA	0x140000000ULL
+
+#define XEN_HC_memory_op	12
+#define XEN_HC_grant_table_op	20
+#define XEN_HC_physdev_op	33
+#define XEN_ETIME_		62
+
+#define NREC		8
+#define SYNC_EVERY	5000
+#define DEFAULT_CALLS	60000	/* per vCPU: about a minute under TCG */
+
+struct rec {
+	uint64_t nr, a0, a1, a2;
+	int64_t ret;
+};
+
+struct mailbox {
+	uint64_t nr, a[6];		/* the call being made */
+	uint64_t calls;			/* completed */
+	uint64_t violations;
+	uint64_t by_kernel_hint;	/* results other than -ENOSYS */
+	struct rec rec[NREC];
+	uint64_t pad[8];
+};
+
+#define MB(i)	((volatile struct mailbox *)(LOG + (i) * 1024))
+
+static uint64_t ncalls = DEFAULT_CALLS;
+static uint64_t seeds[NVCPUS] = { 0x2545f4914f6cdd1dULL, 0x9e3779b97f4a7c15ULL };
+
+static uint64_t xs(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A hostile guest pointer. */
+static uint64_t pick_ptr(uint64_t *s)
+{
+	uint64_t r = xs(s), off = (r >> 8) & 0xfff;
+
+	switch ((r >> 4) % 14) {
+	case 0:
+		return 0;
+	case 1:
+		return xs(s);				/* wild */
+	case 2:
+		return 0x8000000000000000ULL | (r >> 12);	/* non-canonical */
+	case 3:
+		return 0xffff880000000000ULL + (r >> 20);	/* kernel half */
+	case 4:
+		return W_UNMAPPED + off;
+	case 5:
+		return W_NOSLOT + off;
+	case 6:
+		return ((r >> 40) & 1 ? W_LAPIC : W_IOAPIC) + off;
+	case 7:
+		return SH + off;			/* shared_info itself */
+	case 8:
+	case 9:
+		return RP + off;			/* garbage */
+	case 10:
+		return W_X_UNMAPPED + 0x1000 - 1 - (r >> 20) % 40;
+	case 11:
+		return W_X_NOSLOT + 0x1000 - 1 - (r >> 20) % 40;
+	case 12:
+		return W_X_MMIO + 0x1000 - 1 - (r >> 20) % 40;
+	default:
+		return SP + off;
+	}
+}
+
+static uint64_t pick_arg(uint64_t *s)
+{
+	uint64_t r = xs(s);
+
+	switch (r & 7) {
+	case 0:
+		return 0;
+	case 1:
+		return (r >> 8) & 0xff;		/* ports, vCPU ids */
+	case 2:
+		return (r >> 8) & 0xfff;
+	case 3:
+		return xs(s);
+	default:
+		return pick_ptr(s);
+	}
+}
+
+static const uint64_t hot[] = {
+	XEN_HC_set_timer_op, XEN_HC_xen_version, XEN_HC_vcpu_op,
+	XEN_HC_sched_op, XEN_HC_event_channel_op, XEN_HC_hvm_op,
+	XEN_HC_memory_op, XEN_HC_grant_table_op, XEN_HC_physdev_op,
+};
+
+/*
+ * True if [p, p + len) lies in one page the guest may write without
+ * disturbing the module or itself: the garbage page (and its alias
+ * windows' first pages), the scratch pages, and the parts of shared_info
+ * the module never writes (not vcpu_info[0..1], not the pending bitmap).
+ */
+static bool guest_writable(uint64_t p, uint64_t len)
+{
+	uint64_t pg = p & ~0xfffULL, off = p & 0xfff;
+
+	if (off + len > 0x1000)
+		return false;
+	if (pg == RP || pg == SP || pg == TP || pg == W_X_UNMAPPED ||
+	    pg == W_X_NOSLOT || pg == W_X_MMIO)
+		return true;
+	if (pg == SH)
+		return (off >= 128 && off + len <= 2048) || off >= 2560;
+	return false;
+}
+
+/* In the guest's own slot (also through the alias windows). */
+static bool in_slot(uint64_t p)
+{
+	uint64_t pg = p & ~0xfffULL;
+
+	return (p >= BASE && p < BASE + PAGES * 0x1000ULL) ||
+	       pg == W_X_UNMAPPED || pg == W_X_NOSLOT || pg == W_X_MMIO;
+}
+
+static void wr64(uint64_t p, uint64_t v)
+{
+	*(volatile uint64_t *)p = v;
+}
+
+static uint64_t now_ns(unsigned int cpu)
+{
+	return guest_pvclock_ns(CLK + cpu * 64);
+}
+
+/*
+ * Make the call safe for a guest that runs with interrupts off and must
+ * reach its end: no SCHEDOP_block (it would halt until an interrupt), no
+ * poll that could wait forever, no runstate area over its own code, stack
+ * or mailbox. Everything else stays hostile.
+ */
+static void sanitize(unsigned int cpu, uint64_t *s, uint64_t nr, uint64_t *a)
+{
+	uint64_t r = xs(s);
+
+	if (nr == XEN_HC_sched_op && a[0] == XEN_SCHEDOP_block)
+		a[0] = XEN_SCHEDOP_yield;
+	if (nr == XEN_HC_sched_op && a[0] == XEN_SCHEDOP_poll) {
+		/* Hostile pointer; if the module can read it, bound it. */
+		if (guest_writable(a[1], 24)) {
+			if (r & 1) {	/* a well-formed poll */
+				wr64(a[1], (r & 2) ? SP + ((r >> 8) & 0xff0) :
+						     pick_ptr(s));
+				*(volatile uint32_t *)(a[1] + 8) = (r >> 16) % 5;
+			}
+			wr64(a[1] + 16, (r & 4) ? 1 :
+			     now_ns(cpu) + ((r >> 24) % 50000));
+		} else if (in_slot(a[1])) {
+			/* Readable, but where we or the module write. */
+			a[1] = RP + ((r >> 8) & 0x7f8);
+			wr64(a[1] + 16, 1);
+		}
+		/* Else unreadable (or crossing into unreadable): -EFAULT. */
+	}
+	if (nr == XEN_HC_vcpu_op &&
+	    a[0] == XEN_VCPUOP_register_runstate_memory_area) {
+		static const uint64_t targets[] = {
+			0, SP + 0x100, TP - 20, SH + 0x20, RP + 0x7f0,
+			W_UNMAPPED, W_NOSLOT + 8, W_LAPIC, W_X_UNMAPPED + 0xfe0,
+			W_X_NOSLOT + 0xfe8, 0xdead000000000000ULL,
+		};
+		uint64_t t = targets[(r >> 8) % ARRAY_SIZE(targets)];
+
+		/* The handle the module reads: a chosen hostile area. */
+		if (guest_writable(a[2], 8)) {
+			wr64(a[2], t);
+		} else if (in_slot(a[2])) {
+			a[2] = SP + 0x800;
+			wr64(a[2], t);
+		}
+		/* Any other pointer: the module gets -EFAULT reading it. */
+	}
+}
+
+/* The errnos Xen returns for each call this test makes. */
+static bool allowed(uint64_t nr, uint64_t a0, int64_t ret)
+{
+	if (ret == -XEN_ENOSYS)
+		return true;	/* exited; the "VMM" answered -ENOSYS */
+	switch (nr) {
+	case XEN_HC_event_channel_op:
+		if (a0 == XEN_EVTCHNOP_send)
+			return !ret || ret == -XEN_EFAULT || ret == -XEN_EINVAL;
+		return false;
+	case XEN_HC_sched_op:
+		if (a0 == XEN_SCHEDOP_yield)
+			return !ret;
+		if (a0 == XEN_SCHEDOP_poll)
+			return !ret || ret == -XEN_EFAULT || ret == -XEN_EINVAL;
+		return false;
+	case XEN_HC_vcpu_op:
+		if (a0 == XEN_VCPUOP_set_singleshot_timer)
+			return !ret || ret == -XEN_EFAULT || ret == -XEN_EINVAL ||
+			       ret == -XEN_ETIME_;
+		if (a0 == XEN_VCPUOP_stop_singleshot_timer)
+			return !ret;
+		if (a0 == XEN_VCPUOP_register_runstate_memory_area)
+			return !ret || ret == -XEN_EFAULT || ret == -XEN_EINVAL;
+		return false;
+	case XEN_HC_set_timer_op:
+		return !ret;
+	case XEN_HC_xen_version:
+		/* XENVER_version: major << 16 | minor; others 0 / -EFAULT. */
+		if (a0 == 0)
+			return ret >= 0 && ret <= 0xffffffffLL;
+		return !ret || ret == -XEN_EFAULT || ret == -XEN_EINVAL;
+	default:
+		return false;
+	}
+}
+
+static void guest_code(void)
+{
+	volatile struct mailbox *mb;
+	uint64_t s, nr, a[6], r, ret, i;
+	unsigned int cpu, j;
+
+	x2apic_enable();
+	cpu = (unsigned int)x2apic_read_reg(APIC_ID);
+	GUEST_ASSERT(cpu < NVCPUS);
+	guest_pvclock_enable(CLK + cpu * 64);
+	mb = MB(cpu);
+	s = seeds[cpu];
+
+	for (i = 0; i < ncalls; i++) {
+		r = xs(&s);
+		if (r & 1)
+			nr = hot[(r >> 1) % ARRAY_SIZE(hot)];
+		else if (r & 2)
+			nr = (r >> 8) & 0x3f;
+		else
+			nr = xs(&s);
+		for (j = 0; j < 6; j++)
+			a[j] = pick_arg(&s);
+		if ((r >> 20) % 4 && nr < 64)
+			a[0] = (r >> 24) % 16;	/* a real sub-op mostly */
+		if (nr == XEN_HC_vcpu_op && (r >> 30) % 2)
+			a[1] = (r >> 31) % NVCPUS;	/* a real vCPU */
+		sanitize(cpu, &s, nr, a);
+
+		mb->nr = nr;
+		for (j = 0; j < 6; j++)
+			mb->a[j] = a[j];
+		ret = xen_hcall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if ((int64_t)ret != -XEN_ENOSYS)
+			mb->by_kernel_hint++;
+		if (!allowed(nr, a[0], (int64_t)ret)) {
+			j = mb->violations++;
+			if (j < NREC) {
+				mb->rec[j].nr = nr;
+				mb->rec[j].a0 = a[0];
+				mb->rec[j].a1 = a[1];
+				mb->rec[j].a2 = a[2];
+				mb->rec[j].ret = (int64_t)ret;
+			}
+		}
+		mb->calls = i + 1;
+		if ((i + 1) % SYNC_EVERY == 0)
+			GUEST_SYNC(i + 1);
+	}
+	GUEST_DONE();
+}
+
+/* ------------------------------------------------------------------ */
+/* Host: the "VMM"                                                      */
+
+struct host {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu[NVCPUS];
+	int xfd;
+	uint8_t *hva;
+	volatile int stop;
+	uint64_t exits[NVCPUS], bad_exits[NVCPUS], syncs, reconfigs;
+	uint64_t flips;
+	pthread_mutex_t lock;
+	uint64_t rng;
+};
+
+static struct host H;
+
+static uint64_t host_rnd(void)
+{
+	uint64_t r;
+
+	pthread_mutex_lock(&H.lock);
+	r = xs(&H.rng);
+	pthread_mutex_unlock(&H.lock);
+	return r;
+}
+
+/*
+ * Change the configuration under the running guest as a VMM may: every
+ * value here is valid, so each must succeed.
+ */
+static void reconfigure(void)
+{
+	uint64_t r = host_rnd();
+	long e = 0;
+
+	switch (r % 6) {
+	case 0:
+		e = xk_set_fast(H.xfd, (r >> 8) & XENKVM_FAST_ALL);
+		break;
+	case 1:
+		e = xk_set_long_mode(H.xfd, (r >> 8) & 1);
+		break;
+	case 2:
+		e = xk_set_shinfo(H.xfd, (r >> 8) & 3 ? SH >> 12 :
+				  XENKVM_INVALID_GFN);
+		break;
+	case 3:
+		e = xk_vcpu_set(H.xfd, 1, XENKVM_VCPU_ATTR_VCPU_INFO,
+				(r >> 8) & 1 ? VI + 64 : XENKVM_INVALID_GPA);
+		break;
+	case 4:
+		e = xk_vcpu_timer(H.xfd, (r >> 8) & 1, 3 + ((r >> 9) & 1),
+				  (r >> 10) & 1 ? 1 : 0);
+		break;
+	default:
+		e = xk_set_fast(H.xfd, XENKVM_FAST_ALL);
+		break;
+	}
+	/* A page the churn made read-only a moment: -EFAULT (ABI). */
+	TEST_ASSERT(e == 0 || (e == -EFAULT && (r % 6 == 2 || r % 6 == 3)),
+		    "reconfigure case %lu: %ld", r % 6, e);
+	__atomic_add_fetch(&H.reconfigs, 1, __ATOMIC_RELAXED);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	unsigned int idx = (unsigned int)(uintptr_t)arg;
+	struct kvm_vcpu *vcpu = H.vcpu[idx];
+	volatile struct mailbox *mb = addr_gva2hva(H.vm, LOG + idx * 1024);
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+	int r, j;
+
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	for (;;) {
+		r = __vcpu_run(vcpu);
+		if (r < 0 && (errno == EINTR || errno == EFAULT || errno == EAGAIN))
+			continue;	/* EFAULT: a page read-only a moment */
+		TEST_ASSERT(!r, "KVM_RUN: %s", strerror(errno));
+		if (run->exit_reason == KVM_EXIT_XEN) {
+			bool bad = run->xen.type != KVM_EXIT_XEN_HCALL ||
+				   !run->xen.u.hcall.longmode ||
+				   run->xen.u.hcall.cpl != 0 ||
+				   run->xen.u.hcall.input != mb->nr;
+
+			for (j = 0; j < 6; j++)
+				bad |= run->xen.u.hcall.params[j] != mb->a[j];
+			H.exits[idx]++;
+			H.bad_exits[idx] += bad;
+			/* Answer -ENOSYS: leave rax as the module set it. */
+			run->kvm_dirty_regs = 0;
+			continue;
+		}
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_SYNC:
+			__atomic_add_fetch(&H.syncs, 1, __ATOMIC_RELAXED);
+			reconfigure();
+			break;
+		case UCALL_DONE:
+			return NULL;
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT(uc);
+			return NULL;
+		default:
+			TEST_FAIL("vCPU %u: unexpected exit %s after %lu calls",
+				  idx, exit_reason_str(run->exit_reason),
+				  (unsigned long)mb->calls);
+		}
+	}
+}
+
+/* Host-side churn on the guest pages the module caches and reads. */
+static void *churn_thread(void *arg)
+{
+	size_t pg = getpagesize();
+
+	while (!H.stop) {
+		TEST_ASSERT(!mprotect(H.hva, 2 * pg, PROT_READ), "mprotect ro");
+		usleep(100);
+		TEST_ASSERT(!mprotect(H.hva, 2 * pg, PROT_READ | PROT_WRITE),
+			    "mprotect rw");
+		/* The garbage page only: shared_info keeps its contents. */
+		TEST_ASSERT(!madvise(H.hva + 2 * pg, pg, MADV_DONTNEED),
+			    "MADV_DONTNEED");
+		H.flips++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th[NVCPUS], churn;
+	struct xenkvm_stats st;
+	uint64_t total_calls = 0, total_exits = 0, viol = 0, bad = 0, hint = 0;
+	uint64_t t0, host_seed = 0x853c49e6748fea9bULL;
+	const char *env = getenv("XK_HOSTILE_CALLS");
+	const char *seed = getenv("XK_HOSTILE_SEED");
+	unsigned int i, j;
+	uint8_t *p;
+	int efd;
+
+	if (argc > 1)
+		env = argv[1];
+	if (env && strtoull(env, NULL, 0))
+		ncalls = (strtoull(env, NULL, 0) + NVCPUS - 1) / NVCPUS;
+	if (seed && strtoull(seed, NULL, 0)) {
+		for (i = 0; i < NVCPUS; i++)
+			seeds[i] ^= strtoull(seed, NULL, 0) * (2 * i + 0x9e37);
+		host_seed ^= strtoull(seed, NULL, 0);
+	}
+
+	close(xk_open());
+	ksft_print_header();
+	ksft_set_plan(5);
+
+	memset(&H, 0, sizeof(H));
+	pthread_mutex_init(&H.lock, NULL);
+	H.rng = 0x1234567887654321ULL;
+	H.vm = vm_create_with_vcpus(NVCPUS, guest_code, H.vcpu);
+	vm_userspace_mem_region_add(H.vm, VM_MEM_SRC_ANONYMOUS, BASE, SLOT,
+				    PAGES, 0);
+	virt_map(H.vm, BASE, BASE, PAGES);
+	virt_pg_map(H.vm, W_NOSLOT, NOSLOT_GPA);
+	virt_pg_map(H.vm, W_LAPIC, 0xfee00000ULL);
+	virt_pg_map(H.vm, W_IOAPIC, 0xfec00000ULL);
+	virt_pg_map(H.vm, W_X_UNMAPPED, RP);
+	virt_pg_map(H.vm, W_X_NOSLOT, RP);
+	virt_pg_map(H.vm, W_X_NOSLOT + 0x1000, NOSLOT_GPA + 0x1000);
+	virt_pg_map(H.vm, W_X_MMIO, RP);
+	virt_pg_map(H.vm, W_X_MMIO + 0x1000, 0xfee00000ULL);
+	xk_hcall_guest_setup(H.vm);
+	sync_global_to_guest(H.vm, ncalls);
+	sync_global_to_guest(H.vm, seeds);
+
+	H.hva = addr_gpa2hva(H.vm, BASE);
+	p = H.hva + (RP - BASE);
+	for (i = 0; i < 4096; i++) {
+		host_seed = host_seed * 6364136223846793005ULL + 1;
+		p[i] = (uint8_t)(host_seed >> 56);
+	}
+
+	H.xfd = xk_attach_intercept(H.vm);
+	TEST_ASSERT(xk_set_shinfo(H.xfd, SH >> 12) == 0, "shared_info");
+	for (i = 0; i < NVCPUS; i++) {
+		TEST_ASSERT(xk_vcpu_set(H.xfd, i, XENKVM_VCPU_ATTR_VCPU_ID, i) == 0,
+			    "vcpu id");
+		TEST_ASSERT(xk_vcpu_set(H.xfd, i, XENKVM_VCPU_ATTR_UPCALL_VECTOR,
+					0xf3) == 0, "vector");
+		TEST_ASSERT(xk_vcpu_timer(H.xfd, i, 3 + i, 0) == 0, "timer port");
+	}
+	TEST_ASSERT(xk_vcpu_set(H.xfd, 1, XENKVM_VCPU_ATTR_VCPU_INFO, VI + 64) == 0,
+		    "vcpu_info");
+	/* In-kernel sends: ports 1..63 odd deliver, port 2 an eventfd. */
+	for (i = 1; i < 64; i += 2)
+		TEST_ASSERT(xk_evtchn_deliver(H.xfd, i, 1000 + i * 40, i % 2) == 0,
+			    "deliver port");
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	TEST_ASSERT(xk_evtchn_eventfd(H.xfd, 2, efd) == 0, "eventfd port");
+
+	t0 = xk_now_ms();
+	pthread_create(&churn, NULL, churn_thread, NULL);
+	for (i = 0; i < NVCPUS; i++)
+		pthread_create(&th[i], NULL, vcpu_thread, (void *)(uintptr_t)i);
+	for (i = 0; i < NVCPUS; i++)
+		pthread_join(th[i], NULL);
+	H.stop = 1;
+	pthread_join(churn, NULL);
+
+	for (i = 0; i < NVCPUS; i++) {
+		volatile struct mailbox *mb = addr_gva2hva(H.vm, LOG + i * 1024);
+
+		total_calls += mb->calls;
+		total_exits += H.exits[i];
+		viol += mb->violations;
+		bad += H.bad_exits[i];
+		hint += mb->by_kernel_hint;
+		for (j = 0; j < mb->violations && j < NREC; j++)
+			ksft_print_msg("vCPU %u: hypercall %#lx (%#lx, %#lx, %#lx) returned %ld: not an errno Xen returns for it\n",
+				       i, (unsigned long)mb->rec[j].nr,
+				       (unsigned long)mb->rec[j].a0,
+				       (unsigned long)mb->rec[j].a1,
+				       (unsigned long)mb->rec[j].a2,
+				       (long)mb->rec[j].ret);
+	}
+	ksft_print_msg("%lu calls on %u vCPUs (seeds %#lx %#lx) in %lu ms; %lu reconfigurations, %lu page flips\n",
+		       (unsigned long)total_calls, NVCPUS,
+		       (unsigned long)seeds[0], (unsigned long)seeds[1],
+		       (unsigned long)(xk_now_ms() - t0),
+		       (unsigned long)H.reconfigs, (unsigned long)H.flips);
+
+	ksft_test_result(total_calls == ncalls * NVCPUS,
+			 "guest made all %lu hostile hypercalls\n",
+			 (unsigned long)total_calls);
+	ksft_test_result(viol == 0,
+			 "every result is an errno Xen returns for that call (%lu violations; %lu answered in-kernel)\n",
+			 (unsigned long)viol, (unsigned long)hint);
+	ksft_test_result(bad == 0,
+			 "every exit carries the guest's number and arguments (%lu bad of %lu)\n",
+			 (unsigned long)bad, (unsigned long)total_exits);
+	TEST_ASSERT(xk_get_stats(H.xfd, &st) == 0, "stats");
+	ksft_test_result(st.hcalls_in_kernel + st.hcalls_to_user == total_calls &&
+			 st.hcalls_to_user == total_exits,
+			 "each call counted once: %llu in-kernel + %llu exits (seen %lu)\n",
+			 (unsigned long long)st.hcalls_in_kernel,
+			 (unsigned long long)st.hcalls_to_user,
+			 (unsigned long)total_exits);
+	ksft_test_result(st.hcalls_in_kernel > 0 && hint > 0,
+			 "in-kernel paths were reached: %llu calls, %llu polls, %llu timer fires\n",
+			 (unsigned long long)st.hcalls_in_kernel,
+			 (unsigned long long)st.polls,
+			 (unsigned long long)st.timer_fires);
+
+	close(H.xfd);
+	close(efd);
+	kvm_vm_free(H.vm);
+	ksft_finished();
+}
