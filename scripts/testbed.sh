@@ -178,6 +178,9 @@ build_l1_initrd() {
 	rm -rf "$root" && mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,xenkvm/bin,xenkvm/guest,xenkvm/tests}
 	cp /bin/busybox "$root/bin/busybox"
 	copy_modules "$kroot" "$root/modules" kvm-amd
+	# Optional, loaded by the suites that want them (robust: zram swap).
+	copy_modules "$kroot" "$root/modules/optional" zram 2>/dev/null ||
+		echo "testbed: no zram module for $abi" >&2
 	cp "$top/tests/testbed/init" "$root/init"
 	cp "$out/xenkvm.ko" "$root/xenkvm/xenkvm.ko"
 	[ -x "$top/build/vmm-static/xenkvm" ] &&
