@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -77,4 +78,49 @@ void backend_release(struct vm *vm)
 		vm->backend->ops->destroy(vm);
 	free(vm->backend);
 	vm->backend = NULL;
+}
+
+uint8_t *layout_vcpu_info(struct vm *vm, const struct evtchn_layout *l, unsigned int idx)
+{
+	uint64_t gpa;
+
+	if (idx >= VM_MAX_VCPUS)
+		return NULL;
+	gpa = l->vcpu_info_gpa[idx];
+	if (!gpa && l->shared_info_gfn && idx < LEGACY_VCPU_INFOS)
+		gpa = (l->shared_info_gfn << 12) + idx * VCPU_INFO_SIZE;
+	return gpa ? gpa_to_hva(vm, gpa, VCPU_INFO_SIZE) : NULL;
+}
+
+/*
+ * A newly registered vcpu_info may arrive with selector bits set (Xen
+ * sets them all so nothing is lost in the move). The kernel side raises
+ * an upcall only when it sets a selector bit itself, so without the
+ * pending flag the guest would never hear of those events.
+ */
+void layout_mark_events_pending(struct vm *vm, const struct evtchn_layout *l,
+				unsigned int idx)
+{
+	uint8_t *vi = layout_vcpu_info(vm, l, idx);
+	uint64_t sel = 0;
+
+	if (!vi)
+		return;
+	/* evtchn_pending_sel: a 32-bit word at 4 (compat), 64-bit at 8. */
+	memcpy(&sel, vi + (l->compat ? 4 : 8), l->compat ? 4 : 8);
+	if (sel)
+		__atomic_store_n(vi, 1, __ATOMIC_SEQ_CST);
+}
+
+void layout_assert_upcall(struct vm *vm, const struct evtchn_layout *l,
+			  unsigned int idx, uint8_t vector)
+{
+	uint8_t *vi = layout_vcpu_info(vm, l, idx);
+	struct kvm_msi msi = {
+		.address_lo = 0xfee00000U | idx << 12,	/* APIC id == vCPU index */
+		.data = vector,				/* fixed, edge */
+	};
+
+	if (vector && vi && __atomic_load_n(vi, __ATOMIC_SEQ_CST))
+		ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi);
 }

@@ -27,13 +27,8 @@ struct kvm_backend {
 	int long_mode;		/* -1 until first set */
 	/* VCPUOP_register_vcpu_info was used: not the shared_info slot. */
 	bool vcpu_info_registered[VM_MAX_VCPUS];
-	/* Where the guest's event bits are, as KVM was told. */
-	uint64_t shared_info_gfn;
-	uint64_t vcpu_info_gpa[VM_MAX_VCPUS];	/* 0: the shared_info slot */
+	struct evtchn_layout layout;	/* as KVM was told */
 };
-
-#define LEGACY_VCPU_INFOS	32
-#define VCPU_INFO_SIZE		64
 
 static struct kvm_backend *priv(const struct vm *vm)
 {
@@ -122,8 +117,10 @@ static int kvm_set_long_mode(struct vm *vm, bool long_mode)
 
 	a.u.long_mode = long_mode;
 	ret = hvm_set(vm, &a);
-	if (!ret)
+	if (!ret) {
 		priv(vm)->long_mode = long_mode;
+		priv(vm)->layout.compat = !long_mode;
+	}
 	return traced(vm, "set_long_mode", long_mode, 0, ret);
 }
 
@@ -153,7 +150,7 @@ static int kvm_set_shared_info(struct vm *vm, uint64_t gfn)
 	a.u.shared_info.gfn = gfn;
 	ret = hvm_set(vm, &a);
 	if (!ret) {
-		priv(vm)->shared_info_gfn = gfn;
+		priv(vm)->layout.shared_info_gfn = gfn == KVM_XEN_INVALID_GFN ? 0 : gfn;
 		point_vcpu_infos_at_shared_info(vm, gfn);
 	}
 	return traced(vm, "set_shared_info", gfn, 0, ret);
@@ -167,48 +164,6 @@ static int kvm_set_callback_vector(struct vm *vm, uint8_t vector)
 	return traced(vm, "set_callback_vector", vector, 0, hvm_set(vm, &a));
 }
 
-static uint8_t *vcpu_info_hva(struct vm *vm, unsigned int idx)
-{
-	const struct kvm_backend *kb = priv(vm);
-	uint64_t gpa = kb->vcpu_info_gpa[idx];
-
-	if (!gpa && kb->shared_info_gfn && idx < LEGACY_VCPU_INFOS)
-		gpa = (kb->shared_info_gfn << 12) + idx * VCPU_INFO_SIZE;
-	return gpa ? gpa_to_hva(vm, gpa, VCPU_INFO_SIZE) : NULL;
-}
-
-/*
- * Xen's rule: evtchn_upcall_pending covers every set evtchn_pending_sel
- * bit. A newly registered vcpu_info arrives with all selector bits set
- * (Xen does that so nothing is lost in the move); KVM raises an upcall
- * only when it sets a selector bit itself, so without this the guest
- * would never hear of any event again.
- */
-static void mark_events_pending(struct vm *vm, unsigned int idx)
-{
-	uint8_t *vi = vcpu_info_hva(vm, idx);
-	uint64_t sel;
-
-	if (!vi)
-		return;
-	memcpy(&sel, vi + 8, sizeof(sel));
-	if (sel)
-		__atomic_store_n(vi, 1, __ATOMIC_SEQ_CST);
-}
-
-/* Like Xen's hvm_assert_evtchn_irq(): an upcall now if one is pending. */
-static void assert_upcall(struct vm *vm, unsigned int idx, uint8_t vector)
-{
-	uint8_t *vi = vcpu_info_hva(vm, idx);
-	struct kvm_msi msi = {
-		.address_lo = 0xfee00000U | idx << 12,	/* APIC id == vCPU index */
-		.data = vector,				/* fixed, edge */
-	};
-
-	if (vector && vi && __atomic_load_n(vi, __ATOMIC_SEQ_CST))
-		ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi);
-}
-
 static int kvm_set_vcpu_info(struct vcpu *vcpu, uint64_t gpa)
 {
 	struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO };
@@ -218,9 +173,9 @@ static int kvm_set_vcpu_info(struct vcpu *vcpu, uint64_t gpa)
 	ret = vcpu_set(vcpu, &a);
 	if (!ret) {
 		priv(vcpu->vm)->vcpu_info_registered[vcpu->index] = gpa != KVM_XEN_INVALID_GPA;
-		priv(vcpu->vm)->vcpu_info_gpa[vcpu->index] =
+		priv(vcpu->vm)->layout.vcpu_info_gpa[vcpu->index] =
 			gpa == KVM_XEN_INVALID_GPA ? 0 : gpa;
-		mark_events_pending(vcpu->vm, vcpu->index);
+		layout_mark_events_pending(vcpu->vm, &priv(vcpu->vm)->layout, vcpu->index);
 	}
 	return traced(vcpu->vm, "set_vcpu_info", vcpu->index, gpa, ret);
 }
@@ -234,7 +189,7 @@ static int kvm_set_upcall_vector(struct vcpu *vcpu, uint8_t vector)
 	a.u.vector = vector;
 	ret = vcpu_set(vcpu, &a);
 	if (!ret)
-		assert_upcall(vcpu->vm, vcpu->index, vector);
+		layout_assert_upcall(vcpu->vm, &priv(vcpu->vm)->layout, vcpu->index, vector);
 	return traced(vcpu->vm, "set_upcall_vector", vcpu->index, vector, ret);
 }
 
@@ -253,12 +208,13 @@ static void trace_event_bits(struct vm *vm, uint32_t vcpu_id)
 {
 	const struct kvm_backend *kb = priv(vm);
 	uint64_t pending = 0, mask = 0, vi[2] = { 0, 0 };
-	uint64_t shinfo = kb->shared_info_gfn << 12;
+	uint64_t shinfo = kb->layout.shared_info_gfn << 12;
+	const uint8_t *vip = layout_vcpu_info(vm, &kb->layout, vcpu_id);
 
 	guest_read(vm, shinfo + 2048, &pending, 8);
 	guest_read(vm, shinfo + 2560, &mask, 8);
-	if (vcpu_id < VM_MAX_VCPUS && vcpu_info_hva(vm, vcpu_id))
-		memcpy(vi, vcpu_info_hva(vm, vcpu_id), sizeof(vi));
+	if (vip)
+		memcpy(vi, vip, sizeof(vi));
 	fprintf(stderr, "xenkvm: kvm: pending[0] %#llx mask[0] %#llx vcpu_info %#llx sel %#llx\n",
 		(unsigned long long)pending, (unsigned long long)mask,
 		(unsigned long long)vi[0], (unsigned long long)vi[1]);

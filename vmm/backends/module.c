@@ -29,6 +29,7 @@ struct module_backend {
 	int fd;
 	struct xenkvm_caps caps;
 	int long_mode;		/* -1 until first set */
+	struct evtchn_layout layout;	/* as the module was told */
 };
 
 static struct module_backend *priv(const struct vm *vm)
@@ -148,8 +149,10 @@ static int module_set_long_mode(struct vm *vm, bool long_mode)
 
 	a.u.long_mode = long_mode;
 	ret = set_attr(vm, &a);
-	if (!ret)
+	if (!ret) {
 		priv(vm)->long_mode = long_mode;
+		priv(vm)->layout.compat = !long_mode;
+	}
 	return ret;
 }
 
@@ -157,24 +160,41 @@ static int module_set_shared_info(struct vm *vm, uint64_t gfn)
 {
 	struct xenkvm_attr a = { .type = XENKVM_ATTR_SHARED_INFO };
 
+	int ret;
+
 	a.u.shared_info.gfn = gfn;
-	return set_attr(vm, &a);
+	ret = set_attr(vm, &a);
+	if (!ret)
+		priv(vm)->layout.shared_info_gfn = gfn == XENKVM_INVALID_GFN ? 0 : gfn;
+	return ret;
 }
 
 static int module_set_vcpu_info(struct vcpu *vcpu, uint64_t gpa)
 {
 	struct xenkvm_vcpu_attr a = { .type = XENKVM_VCPU_ATTR_VCPU_INFO };
+	struct module_backend *mb = priv(vcpu->vm);
+	int ret;
 
 	a.u.gpa = gpa;
-	return set_vcpu_attr(vcpu, &a);
+	ret = set_vcpu_attr(vcpu, &a);
+	if (!ret) {
+		mb->layout.vcpu_info_gpa[vcpu->index] = gpa == XENKVM_INVALID_GPA ? 0 : gpa;
+		layout_mark_events_pending(vcpu->vm, &mb->layout, vcpu->index);
+	}
+	return ret;
 }
 
 static int module_set_upcall_vector(struct vcpu *vcpu, uint8_t vector)
 {
 	struct xenkvm_vcpu_attr a = { .type = XENKVM_VCPU_ATTR_UPCALL_VECTOR };
+	int ret;
 
 	a.u.vector = vector;
-	return set_vcpu_attr(vcpu, &a);
+	ret = set_vcpu_attr(vcpu, &a);
+	/* As Xen does: an upcall already pending is raised on the new vector. */
+	if (!ret)
+		layout_assert_upcall(vcpu->vm, &priv(vcpu->vm)->layout, vcpu->index, vector);
+	return ret;
 }
 
 static int module_set_runstate_area(struct vcpu *vcpu, uint64_t gpa)

@@ -189,6 +189,25 @@ int backend_select(struct vm *vm);
 void backend_release(struct vm *vm);
 bool backend_kvm_xen_usable(const struct vm *vm);
 
+/*
+ * Where the guest's event bits are, as a backend was told: for the Xen
+ * upcall rules the kernel side leaves to the VMM (backends/backend.c).
+ */
+#define LEGACY_VCPU_INFOS	32	/* vcpu_info slots in shared_info */
+#define VCPU_INFO_SIZE		64
+struct evtchn_layout {
+	uint64_t shared_info_gfn;		/* 0: not set */
+	uint64_t vcpu_info_gpa[64];		/* 0: the slot in shared_info */
+	bool compat;				/* 32-bit shared_info layout */
+};
+uint8_t *layout_vcpu_info(struct vm *vm, const struct evtchn_layout *l, unsigned int idx);
+/* evtchn_upcall_pending must cover every set evtchn_pending_sel bit. */
+void layout_mark_events_pending(struct vm *vm, const struct evtchn_layout *l,
+				unsigned int idx);
+/* Xen's hvm_assert_evtchn_irq(): raise @vector now if an upcall is pending. */
+void layout_assert_upcall(struct vm *vm, const struct evtchn_layout *l,
+			  unsigned int idx, uint8_t vector);
+
 /* ---- CPUID and MSRs (cpuid.c) ---------------------------------------- */
 
 int cpuid_init(struct vm *vm);		/* fetch KVM's supported CPUID */
