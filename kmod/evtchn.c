@@ -37,6 +37,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitops.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/apicdef.h>
@@ -54,6 +55,8 @@ void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
 #define XK_VI_SEL_32		4
 
 #define XK_DEFER_RING		8192	/* > XK_MAX_PORTS_64 + 1, power of 2 */
+/* In a ring entry: the worker took it once and cleared its queued bit. */
+#define XK_DEFER_TAKEN		BIT(31)
 #define XK_RETRY_MAX_MS		1000
 
 /* Internal result of one delivery attempt. */
@@ -376,13 +379,22 @@ void xk_fallback_work(struct work_struct *work)
 		}
 		ent = xvm->defer_ring[xvm->defer_head % XK_DEFER_RING];
 		port = ent & 0xffff;
-		id = ent >> 16;
+		id = (ent >> 16) & 0x7fff;
 		/*
 		 * From here a new event for this port queues a new entry
 		 * rather than merging into one whose bit we may have set
-		 * (and the guest cleared) already.
+		 * (and the guest cleared) already. Only the first time the
+		 * head is taken: after a failed attempt, the bit belongs to
+		 * the port's newer entry if there is one, and clearing it
+		 * again would let every retry add one more entry until the
+		 * ring overflows (a page that stays unwritable under a
+		 * stream of events for one port).
 		 */
-		__clear_bit(port, xvm->defer_queued);
+		if (!(ent & XK_DEFER_TAKEN)) {
+			__clear_bit(port, xvm->defer_queued);
+			xvm->defer_ring[xvm->defer_head % XK_DEFER_RING] =
+				ent | XK_DEFER_TAKEN;
+		}
 		spin_unlock_irqrestore(&xvm->defer_lock, flags);
 
 		r = -EINVAL;
@@ -446,6 +458,8 @@ bool xk_evtchn_port_pending(struct xk_vm *xvm, u32 port)
 
 	if (port >= xk_max_ports(xvm))
 		return false;
+	/* The port comes from the guest (SCHEDOP_poll): no speculation past. */
+	port = array_index_nospec(port, XK_MAX_PORTS_64);
 	read_lock_irqsave(&sh->lock, flags);
 	if (xk_gpc_check(sh))
 		r = test_bit(port, sh->khva + XK_SHINFO_PENDING);
