@@ -214,7 +214,7 @@ enum xk_hc_action xk_sched_poll(struct xk_vm *xvm, struct xk_vcpu *xv,
 		xk_xen_time_now(xv, &now, &host);
 		if ((s64)(timeout - now) <= 0)
 			goto done;
-		deadline = ktime_add_ns(host, timeout - now);
+		deadline = ktime_add_safe(host, timeout - now);
 	}
 
 	WRITE_ONCE(xv->poll_port, nr == 1 ? ports[0] : XK_POLL_ANY);
@@ -241,7 +241,7 @@ enum xk_hc_action xk_sched_poll(struct xk_vm *xvm, struct xk_vcpu *xv,
 			/* Host clock ahead of the guest's: sleep the rest. */
 			xk_xen_time_now(xv, &now, &host);
 			if ((s64)(timeout - now) > 0) {
-				deadline = ktime_add_ns(host, timeout - now);
+				deadline = ktime_add_safe(host, timeout - now);
 				continue;
 			}
 		}

@@ -150,7 +150,8 @@ static void xk_timer_arm_locked(struct xk_vcpu *xv, u64 expires)
 		xk_timer_deliver(xv, 0);
 		return;
 	}
-	hrtimer_start(&xv->timer, ktime_add_ns(host, delta),
+	/* A deadline centuries away saturates instead of wrapping. */
+	hrtimer_start(&xv->timer, ktime_add_safe(host, delta),
 		      HRTIMER_MODE_ABS_HARD);
 }
 

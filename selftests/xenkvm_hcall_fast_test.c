@@ -40,6 +40,7 @@
 #define ST_TIMER	16
 #define ST_TIMER_MISC	17
 #define ST_SEND_OFF	18
+#define ST_TIMER_FAR	19
 
 #define PVCLOCK		(XKG_HDR + 0x800)	/* vCPU 0's kvmclock */
 
@@ -128,6 +129,10 @@ static void vcpu0_code(void)
 	g_ret[4] = xen_hcall2(XEN_HC_set_timer_op, 0, 0);
 	GUEST_SYNC(ST_TIMER_MISC);
 
+	/* Centuries away: must neither fire nor wrap around. */
+	g_ret[0] = xen_hcall2(XEN_HC_set_timer_op, 1ULL << 62, 0);
+	GUEST_SYNC(ST_TIMER_FAR);
+
 	g_ret[0] = evtchn_send(PORT_IPI_SEND);
 	GUEST_SYNC(ST_SEND_OFF);
 	GUEST_DONE();
@@ -203,7 +208,7 @@ int main(void)
 	fd = xk_open();
 	close(fd);
 	ksft_print_header();
-	ksft_set_plan(22);
+	ksft_set_plan(23);
 
 	/* The delivery harness, with our guest instead of xkg_main. */
 	h->nr_vcpus = 2;
@@ -343,6 +348,19 @@ int main(void)
 			 (long)g(h, 1), (long)g(h, 2));
 	ksft_test_result(g(h, 3) == 0 && g(h, 4) == 0 && t.exits_to_user == 1,
 			 "stop_singleshot_timer and set_timer_op(0): 0\n");
+
+	xk_get_stats(h->xfd, &s0);
+	st = run0(&t);
+	TEST_ASSERT(st == ST_TIMER_FAR, "stage %lu", st);
+	usleep(100 * 1000);
+	xk_get_stats(h->xfd, &s1);
+	memset(&ta, 0, sizeof(ta));
+	ta.type = XENKVM_VCPU_ATTR_TIMER;
+	TEST_ASSERT(xk_ioctl(h->xfd, XENKVM_VCPU_GET_ATTR, &ta) == 0, "get timer");
+	ksft_test_result(g(h, 0) == 0 && s1.timer_fires == s0.timer_fires &&
+			 ta.u.timer.expires_ns == 1ULL << 62,
+			 "set_timer_op(2^62) stays armed, does not fire (fires +%llu)\n",
+			 (unsigned long long)(s1.timer_fires - s0.timer_fires));
 
 	/* The timer attribute round-trips (far future: never fires here). */
 	v = xk_vm_clock_ns(h->vm) + 3600ULL * 1000 * 1000 * 1000;
