@@ -77,8 +77,10 @@ expect_cpus() {
 
 finish() {
 	if [ "$failures" != 0 ]; then
-		echo "--- $log"
-		cat "$log"
+		if [ -n "${log:-}" ]; then
+			echo "--- $log"
+			cat "$log"
+		fi
 		exit 1
 	fi
 	exit 0
