@@ -41,6 +41,8 @@
 #define ST_TIMER_MISC	17
 #define ST_SEND_OFF	18
 #define ST_TIMER_FAR	19
+#define ST_BLOCK	20
+#define PORT_BLOCK	14
 
 #define PVCLOCK		(XKG_HDR + 0x800)	/* vCPU 0's kvmclock */
 
@@ -135,6 +137,12 @@ static void vcpu0_code(void)
 
 	g_ret[0] = evtchn_send(PORT_IPI_SEND);
 	GUEST_SYNC(ST_SEND_OFF);
+
+	/* Block with interrupts on; the host raises PORT_BLOCK later. */
+	asm volatile("sti" ::: "memory");
+	g_ret[0] = xen_hcall2(XEN_HC_sched_op, XEN_SCHEDOP_block, 0);
+	asm volatile("cli" ::: "memory");
+	GUEST_SYNC(ST_BLOCK);
 	GUEST_DONE();
 }
 
@@ -184,6 +192,16 @@ static uint64_t run0(struct h0 *t)
 	}
 }
 
+static int g_xfd;
+
+/* Raise PORT_BLOCK on vCPU 0 once it has had time to block. */
+static void *block_waker(void *arg)
+{
+	usleep(200 * 1000);
+	xk_send(g_xfd, PORT_BLOCK, 0);
+	return NULL;
+}
+
 static void *vcpu1_thread(void *arg)
 {
 	return xkh_vcpu_thread(arg);
@@ -208,7 +226,7 @@ int main(void)
 	fd = xk_open();
 	close(fd);
 	ksft_print_header();
-	ksft_set_plan(23);
+	ksft_set_plan(25);
 
 	/* The delivery harness, with our guest instead of xkg_main. */
 	h->nr_vcpus = 2;
@@ -241,6 +259,7 @@ int main(void)
 	}
 	xkh_bind(h, PORT_IPI_RAISE, 1);
 	xkh_bind(h, PORT_TIMER, 0);
+	xkh_bind(h, PORT_BLOCK, 0);
 	xkh_bind(h, XKG_STOP_PORT, 1);
 	XK_EXPECT(xk_evtchn_deliver(h->xfd, PORT_IPI_SEND, PORT_IPI_RAISE, 1), 0,
 		  "EVTCHN: DELIVER port registered");
@@ -382,6 +401,23 @@ int main(void)
 	ksft_test_result(t.exits_to_user == 2 &&
 			 t.last_hcall == XEN_HC_event_channel_op,
 			 "send fast path off: exit to the VMM\n");
+	XK_EXPECT(xk_set_fast(h->xfd, XENKVM_FAST_ALL), 0, "FAST_PATHS all");
+	{
+		pthread_t w;
+		uint32_t c = h->count[PORT_BLOCK];
+
+		g_xfd = h->xfd;
+		xk_get_stats(h->xfd, &s0);
+		pthread_create(&w, NULL, block_waker, NULL);
+		st = run0(&t);
+		pthread_join(w, NULL);
+		TEST_ASSERT(st == ST_BLOCK, "stage %lu", st);
+		xk_get_stats(h->xfd, &s1);
+		ksft_test_result(g(h, 0) == 0 && h->count[PORT_BLOCK] == c + 1 &&
+				 s1.hcalls_to_user == s0.hcalls_to_user,
+				 "SCHEDOP_block: 0, woken by the upcall (count %u)\n",
+				 h->count[PORT_BLOCK]);
+	}
 	TEST_ASSERT(run0(&t) == 0, "done");
 
 	/* Stop vCPU 1 (the stop port is bound to it). */
