@@ -192,7 +192,7 @@ static int load_initrd(struct vm *vm, struct boot_params *bp, const struct bzima
 	return 0;
 }
 
-static void write_gdt_and_page_tables(struct vm *vm)
+void boot_write_page_tables(struct vm *vm)
 {
 	uint64_t gdt[4] = {
 		0, 0,
@@ -275,7 +275,7 @@ int boot_load(struct vm *vm)
 		goto out;
 	}
 	guest_write(vm, LAYOUT_KERNEL, img + k.setup_size, k.kernel_size);
-	write_gdt_and_page_tables(vm);
+	boot_write_page_tables(vm);
 	ret = write_boot_params(vm, img, &k);
 out:
 	free(img);

@@ -172,6 +172,8 @@ unsigned int build_e820(const struct vm *vm, struct vm_e820_entry *e,
 /* Load kernel, initrd, cmdline, boot_params and ACPI; set BSP registers. */
 int boot_load(struct vm *vm);
 int boot_setup_bsp(struct vcpu *vcpu);
+/* The GDT and 0-4G identity page tables the 64-bit entry runs on. */
+void boot_write_page_tables(struct vm *vm);
 
 /* The final command line the guest gets (console= added per --console). */
 int boot_cmdline(const struct vm *vm, char *buf, size_t len);
