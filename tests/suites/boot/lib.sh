@@ -76,6 +76,12 @@ expect_cpus() {
 }
 
 finish() {
+	# The evidence, also when everything passed: the guest's summary,
+	# what it said about Xen, and what the VMM said.
+	if [ -n "${log:-}" ]; then
+		grep -E "^XENKVM-GUEST: |^xenkvm: |Xen version|callback vector|Switched to clocksource xen|smp: Brought up|xen-percpu" "$log" |
+			grep -v "^xenkvm: vCPU" | head -n 40
+	fi
 	if [ "$failures" != 0 ]; then
 		if [ -n "${log:-}" ]; then
 			echo "--- $log"
