@@ -44,7 +44,7 @@ for k in $kernels; do
 		continue
 	fi
 	# What could not be measured, and why: skips and failures.
-	grep -E '^# (SKIP|FAIL|bench: |xkfloor: |  xkbench: |  XKBENCH: (exit|run|kernel))' "$log" |
+	grep -E '^# (SKIP|FAIL|bench: |xkfloor: |  xkbench: round|  xkbench: giving|  XKBENCH: exit [1-9])' "$log" |
 		sed "s/^# */  [$k] /" >&2
 	grep -E '^(not )?ok [0-9]+ ' "$log" | sed "s/^/  [$k] /" >&2
 	[ -f "build/bench/context-$k.txt" ] && sed "s/^/  [$k] /" "build/bench/context-$k.txt" >&2
@@ -62,7 +62,7 @@ function cell(k, b, f,    v) {
 	if (!((k, b, f) in val))
 		return "-"
 	v = val[k, b, f]
-	return sprintf(v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v) \
+	return sprintf(v >= 100 || unit[k, f] == "rounds" ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v) \
 		sprintf(" ±%s%% n=%s", spr[k, b, f], n[k, b, f]) \
 		(boots[k, b, f] > 1 ? "x" boots[k, b, f] : "")
 }
@@ -96,7 +96,8 @@ function sort_num(a, m,    i, j, t) {
 	rows[++nr] = $0
 }
 # Several boots of one backend: the median of their values; the spread is
-# the larger of the boots own spreads and the range between boots.
+# the larger of the spreads of the boots and the range between boots. Lost
+# rounds are summed.
 function aggregate(    key, m, i, a, lo, hi, sp, ks2, parts) {
 	for (key in nb_) {
 		m = nb_[key]
@@ -108,6 +109,13 @@ function aggregate(    key, m, i, a, lo, hi, sp, ks2, parts) {
 		}
 		sort_num(a, m)
 		val[key] = m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+		split(key, ks2, SUBSEP)
+		if (ks2[3] ~ /_lost$/) {	# lost rounds add up over boots
+			val[key] = 0
+			for (i = 1; i <= m; i++) val[key] += a[i]
+			spr[key] = "0"; n[key] = runs_[key]; boots[key] = m
+			continue
+		}
 		if (m > 1 && val[key] > 0 && (a[m] - a[1]) / val[key] * 100 > sp)
 			sp = (a[m] - a[1]) / val[key] * 100
 		spr[key] = sprintf("%.0f", sp)
