@@ -44,7 +44,7 @@ for k in $kernels; do
 		continue
 	fi
 	# What could not be measured, and why: skips and failures.
-	grep -E '^# (SKIP|FAIL|bench: |xkfloor: |  xkbench: round|  xkbench: giving|  XKBENCH: exit [1-9])' "$log" |
+	grep -E '^# (SKIP|FAIL|not ok|bench: |xkfloor: |  xkbench: round|  xkbench: giving|  XKBENCH: exit [1-9])' "$log" |
 		sed "s/^# */  [$k] /" >&2
 	grep -E '^(not )?ok [0-9]+ ' "$log" | sed "s/^/  [$k] /" >&2
 	[ -f "build/bench/context-$k.txt" ] && sed "s/^/  [$k] /" "build/bench/context-$k.txt" >&2

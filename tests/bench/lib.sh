@@ -72,7 +72,7 @@ bench_guest() {
 	grep -E '^(XKBENCH|xkbench):' "$log" | sed 's/^/  /'
 	grep -E '^BENCH ' "$log" | sed "s/^BENCH /BENCH $label /"
 	if ! grep -q '^XKBENCH-END' "$log"; then
-		echo "FAIL: the guest did not finish its benchmarks; last lines:"
+		echo "bench: $label: the guest did not finish its benchmarks; last lines:"
 		tail -n 40 "$log" | sed 's/^/  | /'
 		return 1
 	fi
