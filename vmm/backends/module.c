@@ -75,6 +75,37 @@ static int open_module(struct module_backend *mb)
 	return 0;
 }
 
+/*
+ * XENKVM_FAST_PATHS=MASK in the environment narrows the module's in-kernel
+ * paths (XENKVM_FAST_*; 0 = the VMM does all of them). It exists for the
+ * baselines of make bench, which compare the same guest with and without
+ * the fast paths on one kernel.
+ */
+static int apply_fast_paths_override(struct vm *vm)
+{
+	const char *env = getenv("XENKVM_FAST_PATHS");
+	struct xenkvm_attr fp = { .type = XENKVM_ATTR_FAST_PATHS };
+	char *end;
+	unsigned long mask;
+
+	if (!env || !*env)
+		return 0;
+	errno = 0;
+	mask = strtoul(env, &end, 0);
+	if (errno || *end || mask > XENKVM_FAST_ALL) {
+		fprintf(stderr, "xenkvm: XENKVM_FAST_PATHS='%s' is not a mask within 0x%x\n",
+			env, XENKVM_FAST_ALL);
+		return -1;
+	}
+	fp.u.fast_paths = mask;
+	if (set_attr(vm, &fp)) {
+		fprintf(stderr, "xenkvm: XENKVM_ATTR_FAST_PATHS: %s\n", strerror(errno));
+		return -1;
+	}
+	fprintf(stderr, "xenkvm: module fast paths 0x%lx (XENKVM_FAST_PATHS)\n", mask);
+	return 0;
+}
+
 static int attach(struct vm *vm, struct module_backend *mb)
 {
 	struct xenkvm_attach at = { .vm_fd = vm->vm_fd };
@@ -93,7 +124,7 @@ static int attach(struct vm *vm, struct module_backend *mb)
 		fprintf(stderr, "xenkvm: XENKVM_ATTR_HCALL: %s\n", strerror(errno));
 		return -1;
 	}
-	return 0;
+	return apply_fast_paths_override(vm);
 }
 
 static int module_init(struct vm *vm)
