@@ -45,9 +45,10 @@
 #define VI		(BASE + 0x1000)	/* explicit vcpu_info areas */
 #define RP		(BASE + 0x2000)	/* random bytes: garbage structures */
 #define SP		(BASE + 0x3000)	/* scratch: sanitized structures */
-#define TP		(BASE + 0x4000)	/* second scratch page (crossing) */
+#define TP		(BASE + 0x4000)	/* runstate areas, then UP */
 #define LOG		(BASE + 0x5000)	/* per-vCPU mailbox and violations */
 #define CLK		(BASE + 0x6000)	/* pvclock, one per vCPU */
+#define UP		(BASE + 0x7000)	/* runstate areas (crossing from TP) */
 
 /* Windows of GVAs with hostile mappings (set up in main()). */
 #define W_UNMAPPED	0xd0000000ULL	/* no PTE at all */
@@ -158,7 +159,7 @@ static const uint64_t hot[] = {
 /*
  * True if [p, p + len) lies in one page the guest may write without
  * disturbing the module or itself: the garbage page (and its alias
- * windows' first pages), the scratch pages, and the parts of shared_info
+ * windows' first pages), the scratch page, and the parts of shared_info
  * the module never writes (not vcpu_info[0..1], not the pending bitmap).
  */
 static bool guest_writable(uint64_t p, uint64_t len)
@@ -167,7 +168,7 @@ static bool guest_writable(uint64_t p, uint64_t len)
 
 	if (off + len > 0x1000)
 		return false;
-	if (pg == RP || pg == SP || pg == TP || pg == W_X_UNMAPPED ||
+	if (pg == RP || pg == SP || pg == W_X_UNMAPPED ||
 	    pg == W_X_NOSLOT || pg == W_X_MMIO)
 		return true;
 	if (pg == SH)
@@ -226,7 +227,7 @@ static void sanitize(unsigned int cpu, uint64_t *s, uint64_t nr, uint64_t *a)
 	if (nr == XEN_HC_vcpu_op &&
 	    a[0] == XEN_VCPUOP_register_runstate_memory_area) {
 		static const uint64_t targets[] = {
-			0, SP + 0x100, TP - 20, SH + 0x20, RP + 0x7f0,
+			0, TP + 0x100, UP - 20, SH + 0x20, UP + 0x7f0,
 			W_UNMAPPED, W_NOSLOT + 8, W_LAPIC, W_X_UNMAPPED + 0xfe0,
 			W_X_NOSLOT + 0xfe8, 0xdead000000000000ULL,
 		};
@@ -454,13 +455,62 @@ static void *churn_thread(void *arg)
 		usleep(100);
 		TEST_ASSERT(!mprotect(H.hva, 2 * pg, PROT_READ | PROT_WRITE),
 			    "mprotect rw");
-		/* The garbage page only: shared_info keeps its contents. */
-		TEST_ASSERT(!madvise(H.hva + 2 * pg, pg, MADV_DONTNEED),
+		/*
+		 * The runstate pages only: the structures the guest builds
+		 * for the module to read must not be zeroed under it (a poll
+		 * with no ports and no timeout would then wait for an event
+		 * that may never come, as on Xen).
+		 */
+		TEST_ASSERT(!madvise(H.hva + (TP - BASE), pg, MADV_DONTNEED) &&
+			    !madvise(H.hva + (UP - BASE), pg, MADV_DONTNEED),
 			    "MADV_DONTNEED");
 		H.flips++;
 		usleep(2000);
 	}
 	return NULL;
+}
+
+/*
+ * A call that never returns fails the test with what it was, instead of
+ * running into the suite's timeout with nothing to show.
+ */
+static void watchdog(void)
+{
+	uint64_t last[NVCPUS] = {}, since[NVCPUS], done;
+	unsigned int i, j, running;
+
+	for (i = 0; i < NVCPUS; i++)
+		since[i] = xk_now_ms();
+	do {
+		usleep(200 * 1000);
+		running = 0;
+		for (i = 0; i < NVCPUS; i++) {
+			volatile struct mailbox *mb = addr_gva2hva(H.vm, LOG + i * 1024);
+
+			done = mb->calls;
+			running += done < ncalls;
+			if (done != last[i] || done >= ncalls) {
+				last[i] = done;
+				since[i] = xk_now_ms();
+				continue;
+			}
+			if (xk_now_ms() - since[i] < 60000)
+				continue;
+			ksft_print_msg("vCPU %u stuck for 60 s in call %lu: nr %#lx args",
+				       i, (unsigned long)done, (unsigned long)mb->nr);
+			for (j = 0; j < 6; j++)
+				printf(" %#lx", (unsigned long)mb->a[j]);
+			printf("\n");
+			if (mb->a[1] >= BASE && mb->a[1] + 24 <= BASE + PAGES * 0x1000ULL) {
+				uint64_t *p = addr_gpa2hva(H.vm, mb->a[1]);
+
+				ksft_print_msg("  at a1: %#lx %#lx %#lx\n",
+					       (unsigned long)p[0], (unsigned long)p[1],
+					       (unsigned long)p[2]);
+			}
+			TEST_FAIL("hypercall never completed");
+		}
+	} while (running);
 }
 
 int main(int argc, char **argv)
@@ -537,6 +587,7 @@ int main(int argc, char **argv)
 	pthread_create(&churn, NULL, churn_thread, NULL);
 	for (i = 0; i < NVCPUS; i++)
 		pthread_create(&th[i], NULL, vcpu_thread, (void *)(uintptr_t)i);
+	watchdog();
 	for (i = 0; i < NVCPUS; i++)
 		pthread_join(th[i], NULL);
 	H.stop = 1;
