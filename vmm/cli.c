@@ -5,6 +5,7 @@
  *   xenkvm run --kernel BZIMAGE [--initrd FILE] [--cmdline STR]
  *              [--memory SIZE] [--cpus N] [--console serial|hvc]
  *              [--backend auto|module|kvm|userspace] [--xen-version X.Y]
+ *              [--xenstore-socket PATH] [--disk SPEC]... [--net SPEC]...
  *   xenkvm run CONFIG [options]     options override the file
  *
  * Both `--opt value` and `--opt=value` work.
@@ -32,10 +33,18 @@ void cli_usage(FILE *out)
 	      "      --backend KIND    auto (default), module (/dev/xenkvm), kvm (KVM_XEN)\n"
 	      "                        or userspace\n"
 	      "      --xen-version X.Y Xen version the guest sees (default 4.17)\n"
+	      "      --xenstore-socket PATH\n"
+	      "                        serve the guest's xenstore on this Unix socket too\n"
+	      "      --disk PATH[,ro|rw][,format=raw][,cache=none|writeback][,vdev=xvdX]\n"
+	      "                        a raw image or block device as /dev/xvdX (repeatable;\n"
+	      "                        default names xvda, xvdb, ...)\n"
+	      "      --net tap=NAME[,mac=..][,queues=N][,bridge=BR][,mtu=N]\n"
+	      "                        a vif (eth0, eth1, ...) on host tap NAME (repeatable)\n"
 	      "  -h, --help            this text\n"
 	      "\n"
 	      "CONFIG is an xl.cfg-style file: type=\"hvm\", name, kernel, ramdisk,\n"
-	      "extra, memory (MiB), vcpus, on_poweroff/on_reboot/on_crash.\n"
+	      "extra, memory (MiB), vcpus, on_poweroff/on_reboot/on_crash,\n"
+	      "disk = [ 'file:/img,xvda,w' ], vif = [ 'mac=..,bridge=BR,vifname=TAP' ].\n"
 	      "\n"
 	      "Exit status: 0 guest powered off, 1 rebooted, 2 crashed, 3 VMM error.\n",
 	      out);
@@ -133,6 +142,54 @@ static int opt_xen_version(struct vm_config *cfg, const char *val, FILE *err)
 	return 0;
 }
 
+static int opt_xenstore_socket(struct vm_config *cfg, const char *val, FILE *err)
+{
+	if (!*val) {
+		fprintf(err, "xenkvm: --xenstore-socket: empty path\n");
+		return -1;
+	}
+	return copy_arg(cfg->xenstore_socket, sizeof(cfg->xenstore_socket),
+			"xenstore-socket", val, err);
+}
+
+static int opt_disk(struct vm_config *cfg, const char *val, FILE *err)
+{
+	struct blk_spec *spec;
+	char msg[256];
+
+	if (cfg->nr_disks >= BLK_MAX_DISKS) {
+		fprintf(err, "xenkvm: --disk: more than %d disks\n", BLK_MAX_DISKS);
+		return -1;
+	}
+	spec = &cfg->disks[cfg->nr_disks];
+	if (blk_parse_spec(val, spec, msg, sizeof(msg))) {
+		fprintf(err, "xenkvm: --disk '%s': %s\n", val, msg);
+		return -1;
+	}
+	if (!spec->vdev[0] && blk_spec_default_vdev(spec, cfg->nr_disks)) {
+		fprintf(err, "xenkvm: --disk '%s': no default device name\n", val);
+		return -1;
+	}
+	cfg->nr_disks++;
+	return 0;
+}
+
+static int opt_net(struct vm_config *cfg, const char *val, FILE *err)
+{
+	char msg[256];
+
+	if (cfg->nr_nets >= NET_MAX_VIFS) {
+		fprintf(err, "xenkvm: --net: more than %d vifs\n", NET_MAX_VIFS);
+		return -1;
+	}
+	if (net_parse_spec(val, &cfg->nets[cfg->nr_nets], msg, sizeof(msg))) {
+		fprintf(err, "xenkvm: --net '%s': %s\n", val, msg);
+		return -1;
+	}
+	cfg->nr_nets++;
+	return 0;
+}
+
 static const struct option_desc options[] = {
 	{ "kernel", 'k', opt_kernel },
 	{ "initrd", 'i', opt_initrd },
@@ -142,6 +199,9 @@ static const struct option_desc options[] = {
 	{ "console", 0, opt_console },
 	{ "backend", 0, opt_backend },
 	{ "xen-version", 0, opt_xen_version },
+	{ "xenstore-socket", 0, opt_xenstore_socket },
+	{ "disk", 0, opt_disk },
+	{ "net", 0, opt_net },
 };
 
 static const struct option_desc *find_option(const char *arg, const char **inline_val)

@@ -2,8 +2,9 @@
 /*
  * xl.cfg-style domain files. The subset xl itself documents for HVM guests
  * with a direct kernel boot: type, name, kernel, ramdisk, extra/cmdline,
- * root, memory, vcpus, on_poweroff/on_reboot/on_crash. Keys the VMM does
- * not implement yet warn instead of failing, so a real xl.cfg still boots.
+ * root, memory, vcpus, on_poweroff/on_reboot/on_crash, disk and vif. Keys
+ * the VMM does not implement warn instead of failing, so a real xl.cfg
+ * still boots.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -118,7 +119,30 @@ struct value {
 	char str[CFG_VALUE_MAX];	/* VAL_STRING; the literal for VAL_NUMBER */
 	long long num;
 	unsigned int list_len;
+	char **items;			/* VAL_LIST: copies of its string items */
 };
+
+static void value_free_items(struct value *v)
+{
+	for (unsigned int i = 0; v->items && i < v->list_len; i++)
+		free(v->items[i]);
+	free(v->items);
+	v->items = NULL;
+}
+
+/* Keep a list's string item for keys that want them (disk, vif). */
+static int value_keep_item(struct value *list, const struct value *item)
+{
+	char **items = realloc(list->items, (list->list_len + 1) * sizeof(*items));
+
+	if (!items)
+		return -1;
+	list->items = items;
+	items[list->list_len] = item->type == VAL_STRING ? strdup(item->str) : NULL;
+	if (item->type == VAL_STRING && !items[list->list_len])
+		return -1;
+	return 0;
+}
 
 struct parser {
 	const char *p;
@@ -222,7 +246,7 @@ static int parse_list(struct parser *ps, struct value *v, int depth)
 	v->type = VAL_LIST;
 	v->list_len = 0;
 	v->str[0] = '\0';
-	item = malloc(sizeof(*item));
+	item = calloc(1, sizeof(*item));
 	if (!item)
 		return -1;
 	for (;;) {
@@ -237,6 +261,13 @@ static int parse_list(struct parser *ps, struct value *v, int depth)
 			break;
 		}
 		if (parse_value(ps, item, depth + 1)) {
+			value_free_items(item);
+			ret = -1;
+			break;
+		}
+		value_free_items(item);
+		if (value_keep_item(v, item)) {
+			perr(ps, "out of memory%s%s", "", "");
 			ret = -1;
 			break;
 		}
@@ -251,6 +282,8 @@ static int parse_list(struct parser *ps, struct value *v, int depth)
 		}
 	}
 	free(item);
+	if (ret)
+		value_free_items(v);
 	return ret;
 }
 
@@ -260,6 +293,8 @@ static int parse_value(struct parser *ps, struct value *v, int depth)
 		perr(ps, "lists nested too deeply%s%s", "", "");
 		return -1;
 	}
+	v->items = NULL;
+	v->list_len = 0;
 	switch (*ps->p) {
 	case '"': case '\'':
 		return parse_string(ps, v);
@@ -326,6 +361,57 @@ static int append_cmdline(struct parser *ps, const char *key, struct vm_config *
 	return 0;
 }
 
+/* disk = [ 'file:/img,xvda,w', ... ]: xl-disk-configuration(5). */
+static int apply_disks(struct parser *ps, const char *key, const struct value *v,
+		       struct vm_config *cfg)
+{
+	char msg[256];
+
+	if (v->type != VAL_LIST)
+		return bad_value(ps, key, v, "expected a [ list ] of 'disk specs'");
+	if (v->list_len > BLK_MAX_DISKS)
+		return bad_value(ps, key, v, "too many disks");
+	for (unsigned int i = 0; i < v->list_len; i++) {
+		struct blk_spec *spec = &cfg->disks[i];
+
+		if (!v->items[i])
+			return bad_value(ps, key, v, "each disk must be a 'string'");
+		if (blk_parse_xl_disk(v->items[i], spec, msg, sizeof(msg))) {
+			fprintf(ps->err, "xenkvm: %s:%u: bad disk '%s': %s\n",
+				ps->origin, ps->line, v->items[i], msg);
+			return -1;
+		}
+		if (!spec->vdev[0] && blk_spec_default_vdev(spec, i))
+			return bad_value(ps, key, v, "no default device name");
+	}
+	cfg->nr_disks = v->list_len;
+	return 0;
+}
+
+/* vif = [ 'mac=00:16:3e:..,bridge=BR,vifname=TAP', ... ]: xl-network-configuration(5). */
+static int apply_vifs(struct parser *ps, const char *key, const struct value *v,
+		      struct vm_config *cfg)
+{
+	char msg[256];
+
+	if (v->type != VAL_LIST)
+		return bad_value(ps, key, v, "expected a [ list ] of 'vif specs'");
+	if (v->list_len > NET_MAX_VIFS)
+		return bad_value(ps, key, v, "too many vifs");
+	for (unsigned int i = 0; i < v->list_len; i++) {
+		if (!v->items[i])
+			return bad_value(ps, key, v, "each vif must be a 'string'");
+		/* The guest is domain 1 (xen_domid()); the tap defaults to xkvif1.<i>. */
+		if (net_parse_vif(v->items[i], 1, i, &cfg->nets[i], msg, sizeof(msg))) {
+			fprintf(ps->err, "xenkvm: %s:%u: bad vif '%s': %s\n",
+				ps->origin, ps->line, v->items[i], msg);
+			return -1;
+		}
+	}
+	cfg->nr_nets = v->list_len;
+	return 0;
+}
+
 static int apply_key(struct parser *ps, const char *key, const struct value *v,
 		     struct vm_config *cfg)
 {
@@ -364,11 +450,10 @@ static int apply_key(struct parser *ps, const char *key, const struct value *v,
 		return parse_action(ps, key, v, &cfg->on_reboot);
 	if (!strcmp(key, "on_crash"))
 		return parse_action(ps, key, v, &cfg->on_crash);
-	if (!strcmp(key, "disk") || !strcmp(key, "vif")) {
-		fprintf(ps->err, "xenkvm: %s:%u: warning: '%s' is not supported yet; ignored\n",
-			ps->origin, ps->line, key);
-		return 0;
-	}
+	if (!strcmp(key, "disk"))
+		return apply_disks(ps, key, v, cfg);
+	if (!strcmp(key, "vif"))
+		return apply_vifs(ps, key, v, cfg);
 	fprintf(ps->err, "xenkvm: %s:%u: warning: unknown key '%s' ignored\n",
 		ps->origin, ps->line, key);
 	return 0;
@@ -405,12 +490,14 @@ static int parse_assignment(struct parser *ps, struct value *v, struct vm_config
 	skip_space(ps, false);
 	if (*ps->p && *ps->p != '\n' && *ps->p != ';') {
 		perr(ps, "junk after the value of '%s'%s", key, "");
+		value_free_items(v);
 		return -1;
 	}
 	/* Messages about the key point at its line, also after a long list. */
 	end_line = ps->line;
 	ps->line = key_line;
 	ret = apply_key(ps, key, v, cfg);
+	value_free_items(v);
 	ps->line = end_line;
 	return ret;
 }

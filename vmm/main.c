@@ -16,11 +16,24 @@
 #include <sys/signalfd.h>
 
 #include "backend.h"
+#include "blkback.h"
 #include "config.h"
 #include "event_loop.h"
+#include "grant.h"
 #include "machine.h"
+#include "netback.h"
+#include "pv_console.h"
 #include "vm.h"
 #include "xen.h"
+#include "xenstore/xenstore.h"
+
+/* The guest's PV devices: its xenstore, hvc0, disks and vifs. */
+struct pv_devices {
+	struct xs_service *xs;
+	struct pv_console *console;
+	struct blkback *disks[BLK_MAX_DISKS];
+	struct netback *nets[NET_MAX_VIFS];
+};
 
 static const char *const reason_names[] = {
 	[VM_EXIT_POWEROFF] = "powered off",
@@ -79,7 +92,81 @@ static int watch_signals(struct vm *vm)
 	return event_loop_add(vm->loop, fd, EPOLLIN, signal_ready, vm);
 }
 
-static int setup(struct vm *vm, const struct vm_config *cfg)
+/* The store and the console, on their reserved pages (machine.h). */
+static int start_xenstore_and_console(struct vm *vm, const struct vm_config *cfg,
+				      struct pv_devices *pv)
+{
+	struct xs_domain_info info = {
+		.name = cfg->name,
+		.memory_kib = cfg->mem_size >> 10,
+		.vcpus = cfg->nr_cpus,
+	};
+	bool hvc = cfg->console == CONSOLE_HVC;
+
+	pv->xs = xs_service_start(vm, LAYOUT_XENSTORE_PAGE >> 12,
+				  cfg->xenstore_socket[0] ? cfg->xenstore_socket : NULL,
+				  &info);
+	if (!pv->xs) {
+		fprintf(stderr, "xenkvm: cannot start the xenstore: %s\n", strerror(errno));
+		return -1;
+	}
+	/* With --console serial, hvc0 still exists but only writes out. */
+	pv->console = pv_console_attach(vm, LAYOUT_CONSOLE_PAGE >> 12,
+					hvc ? STDIN_FILENO : -1, STDOUT_FILENO);
+	if (!pv->console) {
+		fprintf(stderr, "xenkvm: cannot attach the PV console: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int attach_disks(struct vm *vm, const struct vm_config *cfg,
+			struct pv_devices *pv)
+{
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		/* blkback_attach() names the disk and the reason itself. */
+		pv->disks[i] = blkback_attach(vm, xs_service_store(pv->xs), &cfg->disks[i]);
+		if (!pv->disks[i])
+			return -1;
+	}
+	return 0;
+}
+
+static int attach_nets(struct vm *vm, const struct vm_config *cfg,
+		       struct pv_devices *pv)
+{
+	char msg[256];
+
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		msg[0] = '\0';
+		pv->nets[i] = netback_attach(vm, xs_service_store(pv->xs), i,
+					     &cfg->nets[i], msg, sizeof(msg));
+		if (!pv->nets[i]) {
+			fprintf(stderr, "xenkvm: vif %u (tap %s): %s\n", i,
+				cfg->nets[i].tap, msg[0] ? msg : strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Once the vCPUs and the event loop have stopped. */
+static void detach_pv_devices(struct vm *vm, struct pv_devices *pv)
+{
+	for (unsigned int i = 0; i < NET_MAX_VIFS; i++)
+		if (pv->nets[i])
+			netback_detach(pv->nets[i]);
+	for (unsigned int i = 0; i < BLK_MAX_DISKS; i++)
+		if (pv->disks[i])
+			blkback_detach(pv->disks[i]);
+	if (pv->console)
+		pv_console_detach(pv->console);
+	if (pv->xs)
+		xs_service_stop(pv->xs);
+	vm_grant_table_free(vm);
+}
+
+static int setup(struct vm *vm, const struct vm_config *cfg, struct pv_devices *pv)
 {
 	if (cpuid_init(vm) || backend_select(vm))
 		return -1;
@@ -96,15 +183,20 @@ static int setup(struct vm *vm, const struct vm_config *cfg)
 		fprintf(stderr, "xenkvm: cannot set up the Xen ABI emulation\n");
 		return -1;
 	}
+	if (start_xenstore_and_console(vm, cfg, pv) || attach_disks(vm, cfg, pv) ||
+	    attach_nets(vm, cfg, pv))
+		return -1;
 	if (boot_load(vm) || boot_setup_bsp(vm->vcpus[0]))
 		return -1;
 	/* Best effort: stdin may be closed or a file epoll cannot watch. */
-	event_loop_add(vm->loop, STDIN_FILENO, EPOLLIN, stdin_ready, vm);
+	if (cfg->console == CONSOLE_SERIAL)
+		event_loop_add(vm->loop, STDIN_FILENO, EPOLLIN, stdin_ready, vm);
 	return 0;
 }
 
-static void teardown(struct vm *vm)
+static void teardown(struct vm *vm, struct pv_devices *pv)
 {
+	detach_pv_devices(vm, pv);
 	vcpus_destroy(vm);
 	if (vm->xen)
 		xen_destroy(vm);
@@ -118,11 +210,12 @@ static void teardown(struct vm *vm)
 static enum vm_exit_reason run_once(const struct vm_config *cfg)
 {
 	struct vm *vm = vm_create(cfg);
+	struct pv_devices pv = { 0 };
 	enum vm_exit_reason why;
 
 	if (!vm)
 		return VM_EXIT_ERROR;
-	if (setup(vm, cfg) || vcpus_start(vm)) {
+	if (setup(vm, cfg, &pv) || vcpus_start(vm)) {
 		vm_request_stop(vm, VM_EXIT_ERROR);
 	} else if (event_loop_run(vm->loop)) {
 		fprintf(stderr, "xenkvm: event loop failed\n");
@@ -137,7 +230,7 @@ static enum vm_exit_reason run_once(const struct vm_config *cfg)
 			vcpu_dump_regs(vm->vcpus[i]);
 	if (vm->signal_fd > 0)
 		close(vm->signal_fd);
-	teardown(vm);
+	teardown(vm, &pv);
 	return why;
 }
 

@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "blkback.h"
+#include "netback.h"
+
 #define CONFIG_PATH_MAX		4096
 #define CONFIG_CMDLINE_MAX	4096
 #define CONFIG_NAME_MAX		64
@@ -38,6 +41,11 @@ struct vm_config {
 	unsigned int xen_major, xen_minor;
 	enum guest_action on_poweroff, on_reboot, on_crash;
 	bool trace_hcalls;			/* XENKVM_TRACE=1: log hypercalls */
+	char xenstore_socket[CONFIG_PATH_MAX];	/* "" = no host socket */
+	struct blk_spec disks[BLK_MAX_DISKS];	/* --disk, xl.cfg disk */
+	unsigned int nr_disks;
+	struct net_spec nets[NET_MAX_VIFS];	/* --net, xl.cfg vif */
+	unsigned int nr_nets;
 };
 
 void config_set_defaults(struct vm_config *cfg);

@@ -24,6 +24,8 @@ struct vm_e820_entry;
  *   0x00009000  identity page tables for 0-4G (PML4, PDPT, 4 PDs)
  *   0x00020000  kernel command line
  *   0x0009fc00  -- reserved (EBDA) up to 1M; ACPI tables at 0xe0000
+ *   0x000de000  the PV console ring, 0x000df000 the xenstore ring: RAM
+ *               the e820 map marks reserved, like Xen's special pages
  *   0x00100000  the kernel's protected-mode part
  *   ...         initrd at the top of low RAM
  *   0xe0000000  PCI MMIO hole (left out of e820); Xen platform BAR1 here
@@ -35,6 +37,8 @@ struct vm_e820_entry;
 #define LAYOUT_PML4		0x9000ULL
 #define LAYOUT_CMDLINE		0x20000ULL
 #define LAYOUT_EBDA		0x9fc00ULL
+#define LAYOUT_CONSOLE_PAGE	0xde000ULL
+#define LAYOUT_XENSTORE_PAGE	0xdf000ULL
 #define LAYOUT_ACPI		0xe0000ULL
 #define LAYOUT_ACPI_END		0x100000ULL
 #define LAYOUT_KERNEL		0x100000ULL

@@ -184,11 +184,67 @@ static void test_validate(struct ktap *t)
 	ktap_case_end(t, "missing or unusable kernel and initrd files are errors");
 }
 
+static void test_pv_devices(struct ktap *t)
+{
+	struct vm_config c;
+
+	KTAP_EXPECT(t, PARSE(&c, "run", "--kernel", "/k", "--xenstore-socket", "/run/xs.sock",
+			     "--disk", "/a.img", "--disk=/b.img,ro,cache=none",
+			     "--disk", "/c.img,vdev=xvdq",
+			     "--net", "tap=xk0,mac=00:16:3e:00:00:01",
+			     "--net=tap=xk1,queues=2,bridge=br0,mtu=9000") == 0);
+	KTAP_EXPECT(t, !strcmp(c.xenstore_socket, "/run/xs.sock"));
+	KTAP_EXPECT(t, c.nr_disks == 3);
+	KTAP_EXPECT(t, !strcmp(c.disks[0].path, "/a.img") && !strcmp(c.disks[0].vdev, "xvda") &&
+		       !c.disks[0].readonly);
+	KTAP_EXPECT(t, !strcmp(c.disks[1].path, "/b.img") && !strcmp(c.disks[1].vdev, "xvdb") &&
+		       c.disks[1].readonly && c.disks[1].cache == BLK_CACHE_NONE);
+	KTAP_EXPECT(t, !strcmp(c.disks[2].vdev, "xvdq"));
+	KTAP_EXPECT(t, c.nr_nets == 2);
+	KTAP_EXPECT(t, !strcmp(c.nets[0].tap, "xk0") && c.nets[0].mac_set &&
+		       c.nets[0].mac[5] == 1);
+	KTAP_EXPECT(t, !strcmp(c.nets[1].tap, "xk1") && c.nets[1].queues == 2 &&
+		       !strcmp(c.nets[1].bridge, "br0") && c.nets[1].mtu == 9000);
+	KTAP_EXPECT(t, PARSE(&c, "run", "--kernel", "/k") == 0);
+	KTAP_EXPECT(t, c.nr_disks == 0 && c.nr_nets == 0 && !c.xenstore_socket[0]);
+	ktap_case_end(t, "--xenstore-socket, repeated --disk and --net");
+}
+
+static void test_pv_device_errors(struct ktap *t)
+{
+	struct vm_config c;
+	const char *argv[2 + 2 * (BLK_MAX_DISKS + 1)] = { "xenkvm", "run" };
+	int argc = 2;
+
+	KTAP_EXPECT(t, PARSE(&c, "run", "--disk", "/a,format=qcow2") == -1);
+	KTAP_EXPECT(t, strstr(errbuf, "--disk '/a,format=qcow2'") && strstr(errbuf, "qcow2"));
+	KTAP_EXPECT(t, PARSE(&c, "run", "--disk", "") == -1);
+	KTAP_EXPECT(t, PARSE(&c, "run", "--disk", "/a,vdev=floppy") == -1);
+	KTAP_EXPECT(t, PARSE(&c, "run", "--disk", "/a,cache=unsafe") == -1);
+	KTAP_EXPECT(t, PARSE(&c, "run", "--net", "mac=00:16:3e:00:00:01") == -1);
+	KTAP_EXPECT(t, strstr(errbuf, "--net 'mac=00:16:3e:00:00:01'"));
+	KTAP_EXPECT(t, PARSE(&c, "run", "--net", "tap=xk0,mac=zz") == -1);
+	KTAP_EXPECT(t, strstr(errbuf, "mac=zz"));
+	KTAP_EXPECT(t, PARSE(&c, "run", "--net", "tap=xk0,queues=99") == -1);
+	KTAP_EXPECT(t, strstr(errbuf, "queues=99"));
+	KTAP_EXPECT(t, PARSE(&c, "run", "--net", "tap=xk0,colour=red") == -1);
+	KTAP_EXPECT(t, PARSE(&c, "run", "--xenstore-socket", "") == -1);
+	KTAP_EXPECT(t, PARSE(&c, "run", "--disk") == -1);
+	KTAP_EXPECT(t, strstr(errbuf, "needs a value"));
+	for (unsigned int i = 0; i <= BLK_MAX_DISKS; i++) {
+		argv[argc++] = "--disk";
+		argv[argc++] = "/a.img";
+	}
+	KTAP_EXPECT(t, parse(&c, argc, argv) == -1);
+	KTAP_EXPECT(t, strstr(errbuf, "more than 16 disks"));
+	ktap_case_end(t, "bad --disk, --net and --xenstore-socket values are refused");
+}
+
 int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 8);
+	ktap_plan(&t, 10);
 	test_all_options(&t);
 	test_defaults_and_forms(&t);
 	test_help(&t);
@@ -197,5 +253,7 @@ int main(void)
 	test_parse_size(&t);
 	test_config_file_then_options(&t);
 	test_validate(&t);
+	test_pv_devices(&t);
+	test_pv_device_errors(&t);
 	return ktap_finish(&t);
 }

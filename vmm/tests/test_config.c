@@ -63,10 +63,39 @@ static void test_warnings(struct ktap *t)
 
 	KTAP_EXPECT(t, parse_text(&c, text) == 0);
 	KTAP_EXPECT(t, c.nr_cpus == 2);		/* parsing went on past the list */
-	KTAP_EXPECT(t, strstr(errbuf, "guest.cfg:2: warning: 'disk' is not supported yet"));
-	KTAP_EXPECT(t, strstr(errbuf, "guest.cfg:4: warning: 'vif' is not supported yet"));
+	KTAP_EXPECT(t, !strstr(errbuf, "disk") && !strstr(errbuf, "vif"));
 	KTAP_EXPECT(t, strstr(errbuf, "guest.cfg:5: warning: unknown key 'bogus_key'"));
-	ktap_case_end(t, "disk/vif and unknown keys warn, naming the key and line");
+	ktap_case_end(t, "unknown keys warn, naming the key and line");
+}
+
+static void test_disks_and_vifs(struct ktap *t)
+{
+	struct vm_config c;
+	const char *text =
+		"kernel = \"/k\"\n"
+		"disk = [ 'phy:/dev/vg/guest,xvda,w',\n"
+		"         'file:/srv/data.img,xvdc,r',\n"
+		"         'format=raw, vdev=xvdd, access=rw, target=/srv/x,y.img' ]\n"
+		"vif = [ 'mac=00:16:3e:01:02:03,bridge=br0,vifname=tap7',\n"
+		"        'type=vif,model=e1000' ]\n";
+
+	KTAP_EXPECT(t, parse_text(&c, text) == 0);
+	KTAP_EXPECT(t, errbuf[0] == '\0');
+	KTAP_EXPECT(t, c.nr_disks == 3);
+	KTAP_EXPECT(t, !strcmp(c.disks[0].path, "/dev/vg/guest") &&
+		       !strcmp(c.disks[0].vdev, "xvda") && !c.disks[0].readonly);
+	KTAP_EXPECT(t, !strcmp(c.disks[1].path, "/srv/data.img") &&
+		       !strcmp(c.disks[1].vdev, "xvdc") && c.disks[1].readonly);
+	KTAP_EXPECT(t, !strcmp(c.disks[2].path, "/srv/x,y.img") &&
+		       !strcmp(c.disks[2].vdev, "xvdd"));
+	KTAP_EXPECT(t, c.nr_nets == 2);
+	KTAP_EXPECT(t, !strcmp(c.nets[0].tap, "tap7") && !strcmp(c.nets[0].bridge, "br0") &&
+		       c.nets[0].mac_set && c.nets[0].mac[5] == 3);
+	/* No vifname: xkvif<guest domid>.<position>. */
+	KTAP_EXPECT(t, !strcmp(c.nets[1].tap, "xkvif1.1") && !c.nets[1].mac_set);
+	KTAP_EXPECT(t, parse_text(&c, "disk = []\nvif = []\n") == 0);
+	KTAP_EXPECT(t, c.nr_disks == 0 && c.nr_nets == 0);
+	ktap_case_end(t, "disk and vif lists fill the machine's disks and vifs");
 }
 
 /* Each of these must fail and name the key and the value. */
@@ -84,6 +113,18 @@ static const struct {
 	{ "on_crash = \"preserve\"\n", "bad value for 'on_crash': 'preserve'" },
 	{ "kernel = 42\n", "bad value for 'kernel': '42'" },
 	{ "kernel = [ \"a\" ]\n", "bad value for 'kernel': '[...]'" },
+	{ "disk = 'file:/a,xvda,w'\n", "bad value for 'disk'" },
+	{ "disk = [ 42 ]\n", "bad value for 'disk'" },
+	{ "disk = [ 'qcow2:/a.qcow2,xvda,w' ]\n", "bad disk 'qcow2:/a.qcow2,xvda,w'" },
+	{ "disk = [ '/a,xvda,w,devtype=cdrom' ]\n", "bad disk" },
+	{ "disk = [ 'target=/a' ]\n", "has no vdev" },
+	{ "disk = [ '/a','/a','/a','/a','/a','/a','/a','/a','/a','/a','/a','/a',"
+	  "'/a','/a','/a','/a','/a' ]\n", "bad value for 'disk': '[...]' (too many disks)" },
+	{ "vif = 'bridge=br0'\n", "bad value for 'vif'" },
+	{ "vif = [ [ 'bridge=br0' ] ]\n", "bad value for 'vif'" },
+	{ "vif = [ 'mac=zz' ]\n", "bad vif 'mac=zz'" },
+	{ "vif = [ 'backend=driverdom' ]\n", "driverdom" },
+	{ "vif = [ 'pci=1' ]\n", "bad vif 'pci=1'" },
 };
 
 static void test_bad_values(struct ktap *t)
@@ -177,9 +218,10 @@ int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 6);
+	ktap_plan(&t, 7);
 	test_full_file(&t);
 	test_warnings(&t);
+	test_disks_and_vifs(&t);
 	test_bad_values(&t);
 	test_bad_syntax(&t);
 	test_long_and_binary_input(&t);
