@@ -181,6 +181,9 @@ build_l1_initrd() {
 	# Optional, loaded by the suites that want them (robust: zram swap).
 	copy_modules "$kroot" "$root/modules/optional" zram 2>/dev/null ||
 		echo "testbed: no zram module for $abi" >&2
+	# The net suite's taps (tests/suites/net/lib.sh loads it).
+	copy_modules "$kroot" "$root/modules/net" tun 2>/dev/null ||
+		echo "testbed: no tun module for $abi" >&2
 	cp "$top/tests/testbed/init" "$root/init"
 	cp "$out/xenkvm.ko" "$root/xenkvm/xenkvm.ko"
 	[ -x "$top/build/vmm-static/xenkvm" ] &&

@@ -34,6 +34,12 @@ need_net() {
 	[ -x "$XK" ] || { echo "FAIL: no VMM at $XK"; exit 1; }
 	"$XK" run --help 2>&1 | grep -q -- '--net' ||
 		skip "'xenkvm run --help' does not mention --net: the PV network backend is not wired into the machine yet"
+	# tun is a module in Debian's kernels; the testbed ships it.
+	if [ ! -c /dev/net/tun ] && [ -f /modules/net/order ]; then
+		for m in $(cat /modules/net/order); do
+			insmod "/modules/net/$m.ko" 2>/dev/null
+		done
+	fi
 	[ -c /dev/net/tun ] || skip "no /dev/net/tun in L1"
 	if [ -z "$XKNET_IN_NS" ]; then
 		unshare -n true 2>/dev/null || skip "cannot create a network namespace in L1"
