@@ -29,6 +29,7 @@
 
 static DEFINE_HASHTABLE(xk_vm_table, 6);
 static DEFINE_MUTEX(xk_table_lock);
+static struct lock_class_key xk_shinfo_lock_class;
 
 #define XK_NO_XEN_ID	U32_MAX
 
@@ -289,6 +290,12 @@ static struct xk_vm *xk_vm_create(struct kvm *kvm)
 	xvm->long_mode = true;
 	xvm->fast_paths = XENKVM_FAST_ALL;
 	xk_gpc_init(&xvm->shared_info, xvm);
+	/*
+	 * Delivery holds shared_info's lock while it takes a vcpu_info's
+	 * (the documented order): their own lockdep class, or lockdep sees
+	 * one class taken twice.
+	 */
+	lockdep_set_class(&xvm->shared_info.lock, &xk_shinfo_lock_class);
 	r = xk_evtchn_vm_init(xvm);
 	if (r) {
 		kfree(xvm);
