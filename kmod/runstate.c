@@ -50,6 +50,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/nospec.h>
 #include <linux/ftrace.h>
 #include <linux/mm.h>
 #include <linux/page-flags.h>
@@ -762,7 +763,8 @@ enum xk_hc_action xk_runstate_vcpu_op(struct xk_vm *xvm, struct xk_vcpu *xv,
 		return XK_HC_USER;
 	if (hc->args[1] >= XK_MAX_VCPUS)
 		return XK_HC_USER;
-	target = READ_ONCE(xvm->vcpus[hc->args[1]]);
+	/* The index is the guest's: no speculative load past the bound. */
+	target = READ_ONCE(xvm->vcpus[array_index_nospec(hc->args[1], XK_MAX_VCPUS)]);
 	/* Acquire pairs with the release in xk_hcall_vcpu_init(). */
 	if (!target || !smp_load_acquire(&target->hcall_ready))
 		return XK_HC_USER;
