@@ -188,6 +188,10 @@ build_l1_initrd() {
 	cp "$out/xenkvm.ko" "$root/xenkvm/xenkvm.ko"
 	[ -x "$top/build/vmm-static/xenkvm" ] &&
 		cp "$top/build/vmm-static/xenkvm" "$root/xenkvm/bin/xenkvm"
+	# The host side's xenstore client (the xenbus suite; --socket).
+	if [ -x "$top/build/guest-tools/xsctl" ]; then
+		cp "$top/build/guest-tools/xsctl" "$root/xenkvm/bin/xsctl"
+	fi
 	if [ -d "$top/build/selftests" ]; then
 		mkdir -p "$root/xenkvm/selftests"
 		find "$top/build/selftests" -maxdepth 1 -type f -perm -u+x \
