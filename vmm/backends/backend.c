@@ -25,6 +25,22 @@
 			KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL | \
 			KVM_XEN_HVM_CONFIG_SHARED_INFO)
 
+bool backend_decode_xen_exit(const struct kvm_run *run, struct xen_hcall *hc)
+{
+	if (run->exit_reason != KVM_EXIT_XEN || run->xen.type != KVM_EXIT_XEN_HCALL)
+		return false;
+	hc->nr = run->xen.u.hcall.input;
+	memcpy(hc->args, run->xen.u.hcall.params, sizeof(hc->args));
+	hc->longmode = run->xen.u.hcall.longmode;
+	hc->cpl = (int)run->xen.u.hcall.cpl;
+	return true;
+}
+
+uint64_t backend_hcall_rax(const struct xen_hcall *hc, int64_t ret)
+{
+	return hc->longmode ? (uint64_t)ret : (uint32_t)ret;
+}
+
 bool backend_kvm_xen_usable(const struct vm *vm)
 {
 	int caps = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);

@@ -287,14 +287,8 @@ static int kvm_set_timer_port(struct vcpu *vcpu, uint32_t port)
 
 static bool kvm_decode_hcall(struct vcpu *vcpu, struct xen_hcall *hc)
 {
-	const struct kvm_run *run = vcpu->run;
-
-	if (run->exit_reason != KVM_EXIT_XEN || run->xen.type != KVM_EXIT_XEN_HCALL)
+	if (!backend_decode_xen_exit(vcpu->run, hc))
 		return false;
-	hc->nr = run->xen.u.hcall.input;
-	memcpy(hc->args, run->xen.u.hcall.params, sizeof(hc->args));
-	hc->longmode = run->xen.u.hcall.longmode;
-	hc->cpl = (int)run->xen.u.hcall.cpl;
 	/* Like Xen, latch the shared_info layout from the caller's mode. */
 	if (priv(vcpu->vm)->long_mode != (int)hc->longmode)
 		kvm_set_long_mode(vcpu->vm, hc->longmode);
@@ -303,7 +297,7 @@ static bool kvm_decode_hcall(struct vcpu *vcpu, struct xen_hcall *hc)
 
 static void kvm_complete_hcall(struct vcpu *vcpu, const struct xen_hcall *hc, int64_t ret)
 {
-	vcpu->run->xen.u.hcall.result = hc->longmode ? (uint64_t)ret : (uint32_t)ret;
+	vcpu->run->xen.u.hcall.result = backend_hcall_rax(hc, ret);
 }
 
 const struct backend_ops backend_kvm_ops = {

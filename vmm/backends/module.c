@@ -287,14 +287,8 @@ static int module_set_timer_port(struct vcpu *vcpu, uint32_t port)
 
 static bool module_decode_hcall(struct vcpu *vcpu, struct xen_hcall *hc)
 {
-	const struct kvm_run *run = vcpu->run;
-
-	if (run->exit_reason != KVM_EXIT_XEN || run->xen.type != KVM_EXIT_XEN_HCALL)
+	if (!backend_decode_xen_exit(vcpu->run, hc))
 		return false;
-	hc->nr = run->xen.u.hcall.input;
-	memcpy(hc->args, run->xen.u.hcall.params, sizeof(hc->args));
-	hc->longmode = run->xen.u.hcall.longmode;
-	hc->cpl = (int)run->xen.u.hcall.cpl;
 	/* Like Xen, latch the shared_info layout from the caller's mode. */
 	if (priv(vcpu->vm)->long_mode != (int)hc->longmode)
 		module_set_long_mode(vcpu->vm, hc->longmode);
@@ -306,7 +300,7 @@ static void module_complete_hcall(struct vcpu *vcpu, const struct xen_hcall *hc,
 	struct kvm_run *run = vcpu->run;
 
 	/* RIP is already past vmcall; only RAX changes. */
-	run->s.regs.regs.rax = hc->longmode ? (uint64_t)ret : (uint32_t)ret;
+	run->s.regs.regs.rax = backend_hcall_rax(hc, ret);
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 }
 

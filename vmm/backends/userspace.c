@@ -247,7 +247,7 @@ static void user_complete_hcall(struct vcpu *vcpu, const struct xen_hcall *hc, i
 	/* RIP already points past the out instruction. */
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &r))
 		return;
-	r.rax = hc->longmode ? (uint64_t)ret : (uint32_t)ret;
+	r.rax = backend_hcall_rax(hc, ret);
 	ioctl(vcpu->fd, KVM_SET_REGS, &r);
 }
 

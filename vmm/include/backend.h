@@ -83,6 +83,14 @@ struct backend {
 	void *priv;
 };
 
+/*
+ * The module and KVM_XEN report a hypercall in the same KVM_EXIT_XEN
+ * layout; one decoder serves both. Returns false for any other exit.
+ */
+bool backend_decode_xen_exit(const struct kvm_run *run, struct xen_hcall *hc);
+/* A hypercall's return value as the guest's RAX holds it (32-bit: eax). */
+uint64_t backend_hcall_rax(const struct xen_hcall *hc, int64_t ret);
+
 extern const struct backend_ops backend_module_ops;
 extern const struct backend_ops backend_kvm_ops;
 extern const struct backend_ops backend_userspace_ops;
