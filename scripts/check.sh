@@ -107,6 +107,20 @@ default_suites() {
 	done
 }
 
+# A CI log is often all there is of a failure: print what each failing
+# test said (its "# " lines since the previous result), at most 100 lines.
+print_failure_evidence() {
+	awk '/^(not )?ok [0-9]+ /{
+		if ($1 == "not") {
+			print "# --- evidence for: " $0
+			s = n > 100 ? n - 100 : 0
+			for (i = s; i < n; i++) print buf[i]
+		}
+		n = 0; next
+	}
+	/^# /{ buf[n++] = $0 }' "$1"
+}
+
 suites=${SUITES:-$(default_suites)}
 for k in ${KERNELS:-6.1 6.12}; do
 	echo "== testbed: L1 kernel $k, suites $suites"
@@ -114,6 +128,7 @@ for k in ${KERNELS:-6.1 6.12}; do
 		--log "$out/testbed-$k.log" > "$out/testbed-$k.out" 2>&1
 	rc=$?
 	grep -E '^(ok|not ok) |^XENKVM-TESTBED-DONE|^testbed' "$out/testbed-$k.out"
+	print_failure_evidence "$out/testbed-$k.log"
 	count_ktap "$out/testbed-$k.log" "testbed $k"
 	if ! grep -q '^XENKVM-TESTBED-DONE' "$out/testbed-$k.log"; then
 		echo "not ok - testbed-$k did not finish (see $out/testbed-$k.out)"
