@@ -4,6 +4,7 @@
 #   scripts/testbed.sh --kernel 6.1|6.12|debug --suite NAME[,NAME...]
 #                      [--timeout SECONDS] [--test-timeout SECONDS]
 #                      [--smp N] [--no-build] [--log FILE]
+#                      [--env NAME=VALUE]...
 #   scripts/testbed.sh --kernel 6.1 --suite demo --interactive [--demo-backend B]
 #
 # This build host cannot load modules and its KVM cannot run Linux guests,
@@ -36,9 +37,10 @@ build=1
 log=
 interactive=0
 demo_backend=auto
+l1_env=()
 
 usage() {
-	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -53,6 +55,10 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift ;;
 	--interactive) interactive=1 ;;
 	--demo-backend) demo_backend=$2; shift ;;
+	--env)
+		[[ $2 =~ ^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9_.,:/+=-]*$ ]] ||
+			{ echo "testbed: --env '$2': want NAME=VALUE (no spaces or quotes)" >&2; exit 2; }
+		l1_env+=("$2"); shift ;;
 	-h|--help) usage ;;
 	*) echo "testbed: unknown option '$1'" >&2; usage ;;
 	esac
@@ -185,6 +191,9 @@ build_l1_initrd() {
 	copy_modules "$kroot" "$root/modules/net" tun 2>/dev/null ||
 		echo "testbed: no tun module for $abi" >&2
 	cp "$top/tests/testbed/init" "$root/init"
+	# --env: variables every test in L1 sees (bench sizes, forced runs).
+	: > "$root/xenkvm/env"
+	[ ${#l1_env[@]} = 0 ] || printf 'export %s\n' "${l1_env[@]}" > "$root/xenkvm/env"
 	cp "$out/xenkvm.ko" "$root/xenkvm/xenkvm.ko"
 	[ -x "$top/build/vmm-static/xenkvm" ] &&
 		cp "$top/build/vmm-static/xenkvm" "$root/xenkvm/bin/xenkvm"
