@@ -20,10 +20,11 @@
  *
  *   BENCH <figure> <value> <unit> runs=<n> spread=<x>%
  *
- * For batch figures (hcall, cpuid) runs is the number of batches, value the
- * median batch and spread (max - min) / median over the batches. For
- * latency distributions (pingpong, timer) runs is the number of samples and
- * spread (p90 - p10) / median; a ping-pong round whose notification was
+ * For batch figures (hcall, cpuid) runs is the number of batches and value
+ * the median batch's time per call; for latency distributions (pingpong,
+ * timer) runs is the number of samples and value their median or p99. The
+ * spread is the width of that value's 95% confidence interval relative to
+ * it (see quantile_spread()). A ping-pong round whose notification was
  * lost is counted in <figure>_lost and left out of the latencies.
  * Anything that cannot be measured is said on stderr with "xkbench: " and
  * a non-zero exit: 2 setup impossible (no device, no second vCPU), 3
@@ -32,6 +33,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -88,9 +90,22 @@ static double pct(const double *v, size_t n, double p)
 	return v[i];
 }
 
-static double spread_pct(double lo, double hi, double mid)
+/*
+ * Spread of the @q-quantile of a sorted sample: the width of its 95%
+ * distribution-free confidence interval (the order statistics at ranks
+ * nq -/+ 1.96 sqrt(nq(1-q))), relative to the quantile. Two runs that
+ * measure the same thing give values within it, which is what the bench
+ * table's agreement check needs; (p90 - p10) would only describe the
+ * scatter of single samples, not how well the median is known.
+ */
+static double quantile_spread(const double *v, size_t n, double q)
 {
-	return mid > 0 ? (hi - lo) / mid * 100.0 : 0.0;
+	double mid = pct(v, n, q * 100.0), half = 1.96 * sqrt((double)n * q * (1.0 - q));
+	double lo_r = floor((double)n * q - half), hi_r = ceil((double)n * q + half);
+	size_t lo = lo_r < 0 ? 0 : (size_t)lo_r;
+	size_t hi = hi_r > (double)(n - 1) ? n - 1 : (size_t)hi_r;
+
+	return mid > 0 ? (v[hi] - v[lo]) / mid * 100.0 : 0.0;
 }
 
 static void bench_line(const char *fig, double value, const char *unit,
@@ -100,29 +115,23 @@ static void bench_line(const char *fig, double value, const char *unit,
 	fflush(stdout);
 }
 
-/* Median, p99 and spread of a latency sample set, in microseconds. */
+/* Median and p99 of a latency sample set, in microseconds. */
 static void report_latency(const char *fig, double *us, size_t n)
 {
 	char name[96];
-	double med;
 
 	qsort(us, n, sizeof(*us), cmp_double);
-	med = pct(us, n, 50);
 	snprintf(name, sizeof(name), "%s_median", fig);
-	bench_line(name, med, "us", n, spread_pct(pct(us, n, 10), pct(us, n, 90), med));
+	bench_line(name, pct(us, n, 50), "us", n, quantile_spread(us, n, 0.5));
 	snprintf(name, sizeof(name), "%s_p99", fig);
-	bench_line(name, pct(us, n, 99), "us", n, spread_pct(pct(us, n, 10), pct(us, n, 90), med));
+	bench_line(name, pct(us, n, 99), "us", n, quantile_spread(us, n, 0.99));
 }
 
-/* Batch figure: ns per operation over @runs batches. */
-static void report_batches(const char *fig, double *ns, size_t runs, long per_batch)
+/* Batch figure: the median of @runs batches' ns per operation. */
+static void report_batches(const char *fig, double *ns, size_t runs)
 {
-	double med;
-
 	qsort(ns, runs, sizeof(*ns), cmp_double);
-	med = ns[runs / 2];
-	bench_line(fig, med, "ns/op", runs, spread_pct(ns[0], ns[runs - 1], med));
-	(void)per_batch;
+	bench_line(fig, pct(ns, runs, 50), "ns/op", runs, quantile_spread(ns, runs, 0.5));
 }
 
 static long parse_count(const char *s)
@@ -164,7 +173,7 @@ static int pin(int cpu)
 }
 
 /* Split N operations into this many batches (at least 1 op each). */
-#define BATCHES 10
+#define BATCHES 20
 
 /*
  * The hypercalls timed: xen_version(XENVER_version) answers a constant
@@ -185,7 +194,6 @@ static int time_hcall(int fd, const struct hcall_op *o, long n)
 	long per = n / BATCHES > 0 ? n / BATCHES : 1;
 	privcmd_hypercall_t hc = { .op = o->op, .arg = { o->arg0 } };
 	double ns[BATCHES];
-	char name[64];
 	long ret;
 
 	ret = ioctl(fd, IOCTL_PRIVCMD_HYPERCALL, &hc);
@@ -211,10 +219,7 @@ static int time_hcall(int fd, const struct hcall_op *o, long n)
 		}
 		ns[b] = (double)(now_ns() - t0) / (double)per;
 	}
-	report_batches(o->fig, ns, BATCHES, per);
-	snprintf(name, sizeof(name), "%s_rate", o->fig);
-	bench_line(name, 1e9 / ns[BATCHES / 2], "calls/s", BATCHES,
-		   spread_pct(1e9 / ns[BATCHES - 1], 1e9 / ns[0], 1e9 / ns[BATCHES / 2]));
+	report_batches(o->fig, ns, BATCHES);
 	return 0;
 }
 
@@ -253,7 +258,7 @@ static int cmd_cpuid(long n)
 			cpuid(0, &a, &b, &c, &d);
 		ns[k] = (double)(now_ns() - t0) / (double)per;
 	}
-	report_batches("cpuid_exit", ns, BATCHES, per);
+	report_batches("cpuid_exit", ns, BATCHES);
 	return 0;
 }
 
