@@ -14,6 +14,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "xenkvm_test.h"
+#include "xenkvm_fdpass.h"
 
 #define SLOT_GPA	0xc0000000ULL
 #define SLOT_PAGES	4
@@ -21,45 +22,6 @@
 static void guest_nop(void)
 {
 	GUEST_DONE();
-}
-
-static int send_fd(int sock, int fd)
-{
-	char buf[CMSG_SPACE(sizeof(int))] = {};
-	char c = 'x';
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = buf, .msg_controllen = sizeof(buf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char buf[CMSG_SPACE(sizeof(int))] = {};
-	char c;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = buf, .msg_controllen = sizeof(buf),
-	};
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &msg, 0) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
 }
 
 /* A VM fd created by a child process (another mm), received here. */
@@ -76,7 +38,7 @@ static int foreign_vm_fd(pid_t *child)
 		int vm = kvm >= 0 ? ioctl(kvm, KVM_CREATE_VM, 0) : -1;
 
 		close(sv[0]);
-		if (vm < 0 || send_fd(sv[1], vm))
+		if (vm < 0 || xk_send_fd(sv[1], vm))
 			_exit(1);
 		/* Keep the VM's owner alive until the parent is done. */
 		if (read(sv[1], &c, 1) < 0)
@@ -84,7 +46,7 @@ static int foreign_vm_fd(pid_t *child)
 		_exit(0);
 	}
 	close(sv[1]);
-	fd = recv_fd(sv[0]);
+	fd = xk_recv_fd(sv[0]);
 	/* Closing our end tells the child to exit (read returns 0). */
 	close(sv[0]);
 	return fd;

@@ -29,6 +29,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "xenkvm_test.h"
+#include "xenkvm_fdpass.h"
 
 #define GPA		0xc0000000ULL
 #define SLOT		10
@@ -48,45 +49,6 @@ static bool memchr_inv_u8(const volatile uint8_t *p, uint8_t v, size_t n)
 		if (p[i] != v)
 			return true;
 	return false;
-}
-
-static int send_fd(int sock, int fd)
-{
-	char buf[CMSG_SPACE(sizeof(int))] = {};
-	char c = 'x';
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = buf, .msg_controllen = sizeof(buf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char buf[CMSG_SPACE(sizeof(int))] = {};
-	char c;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = buf, .msg_controllen = sizeof(buf),
-	};
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &msg, 0) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
 }
 
 struct owner {
@@ -219,11 +181,11 @@ static void test_passed_fd(void)
 		close(sv[0]);
 		/* Forget everything inherited from the owner first. */
 		close(o.xfd);
-		fd = recv_fd(sv[1]);
+		fd = xk_recv_fd(sv[1]);
 		_exit(fd < 0 ? 100 : try_everything(fd));
 	}
 	close(sv[1]);
-	TEST_ASSERT(!send_fd(sv[0], o.xfd), "send_fd");
+	TEST_ASSERT(!xk_send_fd(sv[0], o.xfd), "send_fd");
 	close(sv[0]);
 	waitpid(pid, &status, 0);
 	ksft_test_result(WIFEXITED(status) && WEXITSTATUS(status) == 0,
