@@ -247,7 +247,8 @@ timeout -k 10 "$vm_timeout" "$qemu" \
 	-display none -vga none -nic none -no-reboot -monitor none \
 	-serial stdio -kernel "$vmlinuz" -initrd "$out/initrd.cpio" \
 	-append "$append" \
-	< /dev/null 2>&1 | tr -d '\r' | tee "$log"
+	# Line-buffered, so the log can be followed while the VM runs.
+	< /dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$log"
 qrc=${PIPESTATUS[0]}
 set -e
 
