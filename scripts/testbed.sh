@@ -242,12 +242,13 @@ if [ "$interactive" = 1 ]; then
 fi
 
 set +e
+# The console goes through tr line-buffered, so the log can be followed
+# while the VM runs.
 timeout -k 10 "$vm_timeout" "$qemu" \
 	-accel tcg,thread=multi,tb-size=512 -cpu max -M pc -m 4096 -smp "$smp" \
 	-display none -vga none -nic none -no-reboot -monitor none \
 	-serial stdio -kernel "$vmlinuz" -initrd "$out/initrd.cpio" \
 	-append "$append" \
-	# Line-buffered, so the log can be followed while the VM runs.
 	< /dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$log"
 qrc=${PIPESTATUS[0]}
 set -e
