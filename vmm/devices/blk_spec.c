@@ -36,6 +36,7 @@ static void spec_init(struct blk_spec *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->cache = BLK_CACHE_WRITEBACK;
+	out->engine = BLK_ENGINE_URING;
 }
 
 /* "a".."z" -> 0..25, "aa" -> 26 ...: the disk index of a name's suffix. */
@@ -154,6 +155,19 @@ static int set_format(const char *v, char *err, size_t errlen)
 		    "disk format '%s' is not supported (only raw)", v);
 }
 
+static int set_engine(struct blk_spec *out, const char *v, char *err,
+		      size_t errlen)
+{
+	if (!strcmp(v, "uring"))
+		out->engine = BLK_ENGINE_URING;
+	else if (!strcmp(v, "sync"))
+		out->engine = BLK_ENGINE_SYNC;
+	else
+		return fail(err, errlen,
+			    "unknown disk engine '%s' (uring or sync)", v);
+	return 0;
+}
+
 /* --disk: split at single commas; ",," is a comma inside PATH. */
 static const char *next_field(const char *p, char *buf, size_t len)
 {
@@ -191,9 +205,11 @@ static int spec_option(struct blk_spec *out, const char *o, char *err,
 		out->cache = BLK_CACHE_WRITEBACK;
 	else if (!strncmp(o, "vdev=", 5))
 		return set_vdev(out, o + 5, err, errlen);
+	else if (!strncmp(o, "engine=", 7))
+		return set_engine(out, o + 7, err, errlen);
 	else
 		return fail(err, errlen,
-			    "unknown disk option '%s' (ro, rw, format=raw, cache=none|writeback, vdev=NAME)",
+			    "unknown disk option '%s' (ro, rw, format=raw, cache=none|writeback, vdev=NAME, engine=uring|sync)",
 			    o);
 	return 0;
 }

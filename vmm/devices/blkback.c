@@ -12,7 +12,10 @@
  *             becomes one or two SQEs, submitted with one
  *             io_uring_submit() per drain; completions arrive through an
  *             eventfd, are reaped in batches, and each ring is pushed and
- *             its frontend notified once per batch.
+ *             its frontend notified once per batch. Or, with
+ *             engine=sync, the baseline the bench measures io_uring
+ *             against: each request done with plain syscalls while the
+ *             ring is drained, completing through the same io_complete().
  *
  * A guest holds the other end of every ring: a request it got wrong gets
  * an error response and the ring goes on; a ring whose indexes are
@@ -107,6 +110,7 @@ struct blkback {
 	bool uring_ok;
 	int cq_efd;
 	unsigned int in_flight;		/* struct blk_io outstanding */
+	uint64_t completed;		/* struct blk_io finished, ever */
 	bool broken_logged;
 	bool submit_logged;
 	struct blkback_stats st;
@@ -363,6 +367,7 @@ static void io_finish(struct blkback *b, struct blk_io *io)
 	free(io->bounce);
 	free(io);
 	b->in_flight--;
+	b->completed++;
 }
 
 /* One SQE of @io completed with @res. */
@@ -398,16 +403,14 @@ static void notify_queue(struct blk_queue *q)
 static void kick_queue(struct blk_queue *q);
 static void submit(struct blkback *b);
 
-/* Reap every completion there is; returns how many requests finished. */
-static int reap(struct blkback *b)
+/* Reap every completion there is (none with engine=sync). */
+static void reap(struct blkback *b)
 {
-	unsigned int before = b->in_flight;
 	struct io_uring_cqe *cqe;
 	unsigned int head, n;
-	int done;
 
 	if (!b->uring_ok)
-		return 0;
+		return;
 	do {
 		n = 0;
 		io_uring_for_each_cqe(&b->uring, head, cqe) {
@@ -419,7 +422,6 @@ static int reap(struct blkback *b)
 		}
 		io_uring_cq_advance(&b->uring, n);
 	} while (n);
-	done = (int)(before - b->in_flight);
 	for (unsigned int i = 0; i < b->nr_queues; i++)
 		notify_queue(&b->queues[i]);
 	/* Responses freed slots: take what waited for them. */
@@ -427,7 +429,6 @@ static int reap(struct blkback *b)
 		if (b->queues[i].connected)
 			kick_queue(&b->queues[i]);
 	submit(b);
-	return done;
 }
 
 /* ---- submission ---- */
@@ -549,6 +550,71 @@ static int choose_fd(struct blkback *b, struct blk_io *io, uint64_t off,
 	return b->fd;
 }
 
+/* ---- engine=sync ---- */
+
+static int sync_rw(struct blkback *b, struct blk_io *io, uint64_t off)
+{
+	const struct iovec *iov;
+	unsigned int niov;
+	int fd = choose_fd(b, io, off, &iov, &niov);
+	ssize_t n;
+
+	if (io->guest_write)
+		n = preadv(fd, iov, (int)niov, (off_t)off);
+	else
+		n = pwritev(fd, iov, (int)niov, (off_t)off);
+	return n < 0 ? -errno : (int)n;
+}
+
+/*
+ * What io_submit() queues, done now on this thread: the read or write,
+ * then the fdatasync of a flush or barrier (skipped, as a linked SQE
+ * would be, when the write failed). Ring order makes a barrier's drain
+ * implicit. Each step completes like a CQE, so @io is freed by the last.
+ */
+static void sync_submit(struct blkback *b, struct blk_io *io, uint8_t op,
+			uint64_t sector)
+{
+	bool flush = op == BLKIF_OP_FLUSH_DISKCACHE ||
+		     op == BLKIF_OP_WRITE_BARRIER;
+	int res = 0;
+
+	io->pending = (io->niov ? 1 : 0) + (flush ? 1 : 0);
+	b->in_flight++;
+	if (!io->pending) {
+		io_finish(b, io);
+		return;
+	}
+	if (io->niov) {
+		res = sync_rw(b, io, sector * BLKIF_SECTOR_SIZE);
+		if (res >= 0 && (size_t)res != io->expect)
+			res = -EIO;
+		io_complete(b, io, res, true);
+	}
+	if (flush) {
+		b->st.fsyncs++;
+		if (res >= 0)
+			res = fdatasync(b->fd) ? -errno : 0;
+		else
+			res = -ECANCELED;
+		io_complete(b, io, res, false);
+	}
+}
+
+static void sync_discard(struct blkback *b, struct blk_io *io, uint64_t sector,
+			 uint64_t nr_sectors)
+{
+	int res = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			    (off_t)(sector * BLKIF_SECTOR_SIZE),
+			    (off_t)(nr_sectors * BLKIF_SECTOR_SIZE));
+
+	io->pending = 1;
+	b->in_flight++;
+	io_complete(b, io, res ? -errno : 0, false);
+}
+
+/* ---- engine=uring ---- */
+
 /*
  * Queue the SQEs of a mapped request: the read or write (if any data),
  * then an fdatasync for flush and barrier requests, linked so it runs
@@ -563,8 +629,13 @@ static int io_submit(struct blkback *b, struct blk_io *io, uint8_t op,
 	bool drain = op == BLKIF_OP_WRITE_BARRIER;
 	unsigned int nsqe = (io->niov ? 1 : 0) + (flush ? 1 : 0);
 	uint64_t off = sector * BLKIF_SECTOR_SIZE;
-	struct io_uring_sqe *sqe = get_sqes(b, nsqe);
+	struct io_uring_sqe *sqe;
 
+	if (b->spec.engine == BLK_ENGINE_SYNC) {
+		sync_submit(b, io, op, sector);
+		return 0;
+	}
+	sqe = get_sqes(b, nsqe);
 	if (!sqe)
 		return -EBUSY;
 	if (io->niov) {
@@ -699,6 +770,10 @@ static int start_discard(struct blk_queue *q, const struct blkif_req *req)
 	io = io_new(q, req, 0);
 	if (!io)
 		return BLKIF_RSP_ERROR;
+	if (b->spec.engine == BLK_ENGINE_SYNC) {
+		sync_discard(b, io, req->sector, req->discard_sectors);
+		return BLKIF_RSP_OKAY;
+	}
 	sqe = get_sqes(b, 1);
 	if (!sqe) {
 		io_abort(b, io);
@@ -1130,7 +1205,8 @@ static int attach(struct blkback *b)
 					"");
 		return err;
 	}
-	err = setup_uring(b);
+	/* engine=sync: no io_uring at all, not even an idle one. */
+	err = b->spec.engine == BLK_ENGINE_SYNC ? 0 : setup_uring(b);
 	if (err) {
 		blk_log(b, "cannot set up io_uring: %s", strerror(-err));
 		return err;
@@ -1226,14 +1302,14 @@ int64_t blkback_check_resize(struct blkback *b)
 
 int blkback_service(struct blkback *b, int wait_ms)
 {
-	int done;
+	uint64_t before = b->completed;
 
 	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++) {
 		drain_eventfd(b->queues[i].efd);
 		kick_queue(&b->queues[i]);
 	}
 	drain_eventfd(b->cq_efd);
-	done = reap(b);
+	reap(b);
 	if (wait_ms > 0 && b->in_flight) {
 		struct __kernel_timespec ts = {
 			.tv_sec = wait_ms / 1000,
@@ -1244,9 +1320,9 @@ int blkback_service(struct blkback *b, int wait_ms)
 		submit(b);
 		io_uring_wait_cqe_timeout(&b->uring, &cqe, &ts);
 		drain_eventfd(b->cq_efd);
-		done += reap(b);
+		reap(b);
 	}
-	return done;
+	return (int)(b->completed - before);
 }
 
 int blkback_set_dio_align(struct blkback *b, unsigned int mem_align,

@@ -33,16 +33,29 @@ enum blk_cache {
 	BLK_CACHE_NONE,		/* O_DIRECT; flush = fdatasync */
 };
 
+/* How requests reach the disk. */
+enum blk_engine {
+	BLK_ENGINE_URING,	/* batched io_uring submissions (default) */
+	/*
+	 * preadv/pwritev/fdatasync/fallocate on the event loop thread, one
+	 * request at a time in ring order: the baseline the bench compares
+	 * io_uring against. Same validation, grants and responses.
+	 */
+	BLK_ENGINE_SYNC,
+};
+
 /* One disk as the user asked for it (--disk or an xl.cfg disk entry). */
 struct blk_spec {
 	char path[BLK_PATH_MAX];
 	char vdev[BLK_VDEV_MAX];	/* "xvda"; "" until assigned */
 	bool readonly;
 	enum blk_cache cache;
+	enum blk_engine engine;
 };
 
 /*
- * `--disk PATH[,ro|rw][,format=raw][,cache=none|writeback][,vdev=xvdX]`.
+ * `--disk PATH[,ro|rw][,format=raw][,cache=none|writeback][,vdev=xvdX]
+ *  [,engine=uring|sync]`.
  * Commas in PATH can be written as ",,". Leaves vdev empty unless given:
  * see blk_spec_default_vdev(). 0, or -1 with a message in @err.
  */
@@ -72,7 +85,7 @@ struct blkback_stats {
 	uint64_t reads, writes, flushes, barriers, discards, indirect;
 	uint64_t errors;	/* BLKIF_RSP_ERROR responses */
 	uint64_t unsupported;	/* BLKIF_RSP_EOPNOTSUPP responses */
-	uint64_t submits;	/* io_uring_submit() calls */
+	uint64_t submits;	/* io_uring_submit() calls (0 with engine=sync) */
 	uint64_t fsyncs;
 	uint64_t bounced;	/* requests through an aligned bounce buffer */
 	uint64_t notifies;	/* event channel sends to the frontend */
@@ -107,7 +120,7 @@ int64_t blkback_check_resize(struct blkback *b);
  * event loop would; with @wait_ms > 0, first wait that long for an I/O
  * completion when requests are in flight. For tests and for callers
  * that drive the backend without a running loop. Returns the number of
- * requests completed.
+ * requests completed (engine=sync completes them while draining).
  */
 int blkback_service(struct blkback *b, int wait_ms);
 

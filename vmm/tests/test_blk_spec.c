@@ -39,6 +39,36 @@ static void test_cli(struct ktap *t)
 	ktap_case_end(t, "--disk PATH[,ro][,format=raw][,cache=...]");
 }
 
+static void test_engine(struct ktap *t)
+{
+	struct blk_spec s;
+	char err[160] = "";
+
+	KTAP_EXPECT(t, blk_parse_spec("/a", &s, err, sizeof(err)) == 0 &&
+			       s.engine == BLK_ENGINE_URING);
+	KTAP_EXPECT(t, blk_parse_spec("/a,engine=sync,cache=none", &s, err,
+				      sizeof(err)) == 0);
+	KTAP_EXPECT(t, s.engine == BLK_ENGINE_SYNC && s.cache == BLK_CACHE_NONE);
+	/* The last one given wins, as with cache=. */
+	KTAP_EXPECT(t, blk_parse_spec("/a,engine=sync,engine=uring", &s, err,
+				      sizeof(err)) == 0 &&
+			       s.engine == BLK_ENGINE_URING);
+	/* A path may say "engine=sync" when its comma is doubled. */
+	KTAP_EXPECT(t, blk_parse_spec("/a,,engine=sync", &s, err, sizeof(err)) == 0 &&
+			       !strcmp(s.path, "/a,engine=sync") &&
+			       s.engine == BLK_ENGINE_URING);
+	KTAP_EXPECT(t, blk_parse_spec("/a,engine=aio", &s, err, sizeof(err)) == -1);
+	KTAP_EXPECT(t, strstr(err, "'aio'") && strstr(err, "uring or sync"));
+	KTAP_EXPECT(t, blk_parse_spec("/a,engine=", &s, err, sizeof(err)) == -1);
+	KTAP_EXPECT(t, blk_parse_spec("/a,engine=SYNC", &s, err, sizeof(err)) == -1);
+	/* xl.cfg entries keep the default. */
+	KTAP_EXPECT(t, blk_parse_xl_disk("file:/img,xvda,w", &s, err, sizeof(err)) == 0 &&
+			       s.engine == BLK_ENGINE_URING);
+	KTAP_EXPECT(t, blk_parse_xl_disk("/img,raw,xvda,w,engine=sync", &s, err,
+					 sizeof(err)) == -1);
+	ktap_case_end(t, "--disk engine=uring|sync");
+}
+
 static bool xl(const char *e, const char *path, const char *vdev, bool ro)
 {
 	struct blk_spec s;
@@ -132,8 +162,9 @@ int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 3);
+	ktap_plan(&t, 4);
 	test_cli(&t);
+	test_engine(&t);
 	test_xl(&t);
 	test_vdev(&t);
 	return ktap_finish(&t);
