@@ -23,6 +23,7 @@ void net_spec_defaults(struct net_spec *out)
 	memset(out, 0, sizeof(*out));
 	out->queues = 1;
 	out->mtu = NET_DEFAULT_MTU;
+	out->offload = true;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -175,10 +176,18 @@ static int spec_key(struct net_spec *out, const char *key, const char *val,
 
 	if (!strcmp(key, "tap"))
 		return set_ifname(out->tap, val, key, err, errlen);
+	/* Not an xl.cfg key: --net only. */
+	if (!strcmp(key, "offload")) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return fail(err, errlen, "offload=%s: expected on or off",
+				    val);
+		out->offload = !strcmp(val, "on");
+		return 0;
+	}
 	r = common_key(out, key, val, err, errlen);
 	if (r > 0)
 		return fail(err, errlen,
-			    "unknown key '%s' (expected tap, mac, queues, bridge, mtu)",
+			    "unknown key '%s' (expected tap, mac, queues, bridge, mtu, offload)",
 			    key);
 	return r;
 }

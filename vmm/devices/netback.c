@@ -417,8 +417,11 @@ static int read_frontend_features(struct netback *nb, unsigned int *nr)
 		report_error(nb, "frontend lacks feature-rx-notify");
 		return -EOPNOTSUPP;
 	}
-	nb->caps.sg = read_uint_or(nb, nb->fe, "feature-sg", 0);
-	nb->caps.csum = !read_uint_or(nb, nb->fe, "feature-no-csum-offload", 0);
+	/* offload=off: whatever the frontend offers, send it plain packets. */
+	nb->caps.sg = nb->spec.offload &&
+		      read_uint_or(nb, nb->fe, "feature-sg", 0);
+	nb->caps.csum = nb->spec.offload &&
+			!read_uint_or(nb, nb->fe, "feature-no-csum-offload", 0);
 	/* A GSO packet never fits one buffer: GSO needs SG, as in Linux. */
 	nb->caps.gso_tcpv4 = nb->caps.csum && nb->caps.sg &&
 			     read_uint_or(nb, nb->fe, "feature-gso-tcpv4", 0);
@@ -530,6 +533,25 @@ static void on_frontend_state(void *opaque, const char *path)
 
 /* ---- guest tx -> tap ---- */
 
+/*
+ * offload=off: the tap gets no offload metadata. Linux's netfront always
+ * leaves IPv4 TCP/UDP checksums to its backend (there is no key to stop
+ * it), so we finish them here, as a NIC without offloads makes its host
+ * do; GSO was not advertised, so a GSO packet is the frontend's error.
+ */
+static int tx_plain(struct nb_queue *q, size_t len, struct virtio_net_hdr *h)
+{
+	const struct nb_tx_packet *pkt = &q->pkt;
+
+	memset(h, 0, sizeof(*h));
+	if (pkt->gso)
+		return -1;
+	if (!(pkt->flags & NETTXF_csum_blank))
+		return 0;
+	q->nb->st.tx_sw_csum++;
+	return nb_fill_csum(q->txbuf, len);
+}
+
 static int16_t tx_send(struct nb_queue *q)
 {
 	struct nb_tx_packet *pkt = &q->pkt;
@@ -547,8 +569,10 @@ static int16_t tx_send(struct nb_queue *q)
 			return NETIF_RSP_ERROR;
 		pos += s->size;
 	}
-	if (nb_tx_vnet_hdr(q->txbuf, pos, pkt, &h))
+	if (q->nb->spec.offload ? nb_tx_vnet_hdr(q->txbuf, pos, pkt, &h) :
+				  tx_plain(q, pos, &h))
 		return NETIF_RSP_ERROR;
+	q->nb->st.tx_gso += pkt->gso;
 	iov[0] = (struct iovec){ &h, NB_VNET_HDR_LEN };
 	iov[1] = (struct iovec){ q->txbuf, pos };
 	/* A full or downed tap is a drop on the wire, not the guest's fault. */
@@ -668,6 +692,9 @@ static bool rx_read(struct nb_queue *q)
 		nb->st.rx_drops++;
 		return true;
 	}
+	/* offload=off: the guest checks every checksum itself. */
+	if (!nb->spec.offload)
+		q->rx_meta.flags = 0;
 	q->rx_len = (size_t)n - NB_VNET_HDR_LEN;
 	q->rx_pending = true;
 	return true;
@@ -840,12 +867,15 @@ static int add_device(struct netback *nb)
 	char mac[18], handle[12], queues[12], mtu[12];
 	const char *fe_kv[] = { "mac", mac, "handle", handle, NULL };
 	/* Only what is implemented is claimed. */
+	const char *on = nb->spec.offload ? "1" : "0";
 	const char *be_kv[] = {
 		"mac", mac, "handle", handle, "mtu", mtu,
-		"feature-sg", "1",
-		"feature-gso-tcpv4", "1",
-		"feature-gso-tcpv6", "1",
-		"feature-ipv6-csum-offload", "1",
+		"feature-sg", on,
+		"feature-gso-tcpv4", on,
+		"feature-gso-tcpv6", on,
+		"feature-ipv6-csum-offload", on,
+		/* Linux's netfront ignores it; other frontends may not. */
+		"feature-no-csum-offload", nb->spec.offload ? "0" : "1",
 		"feature-rx-copy", "1",
 		"feature-rx-flip", "0",
 		"feature-multicast-control", "0",
@@ -1023,6 +1053,50 @@ void netback_get_stats(const struct netback *nb, struct netback_stats *st)
 	*st = nb->st;
 }
 
+static size_t describe_queue(const struct nb_queue *q, char *buf, size_t len)
+{
+	int n;
+
+	if (!q->active)
+		return (size_t)snprintf(buf, len, " q%u: idle;", q->id);
+	n = snprintf(buf, len,
+		     " q%u: tx req_prod %u req_event %u cons %u rsp_prod %u rsp_event %u"
+		     " rx req_prod %u req_event %u cons %u rsp_prod %u rsp_event %u"
+		     " pending %zu tap %s;",
+		     q->id, ld_acq(&q->tx->req_prod), ld_acq(&q->tx->req_event),
+		     q->tx_cons, q->tx_pushed, ld_acq(&q->tx->rsp_event),
+		     ld_acq(&q->rx->req_prod), ld_acq(&q->rx->req_event),
+		     q->rx_cons, q->rx_pushed, ld_acq(&q->rx->rsp_event),
+		     q->rx_pending ? q->rx_len : 0,
+		     q->fd_eof ? "eof" : q->fd_polled ? "polled" : "off");
+	return n < 0 ? 0 : (size_t)n;
+}
+
+void netback_describe(const struct netback *nb, char *buf, size_t len)
+{
+	const struct netback_stats *st = &nb->st;
+	size_t off;
+	int n;
+
+	n = snprintf(buf, len,
+		     "vif %u: state %d offload %s caps sg %d csum %d gso4 %d gso6 %d;"
+		     " tx %" PRIu64 " pkts %" PRIu64 " bytes %" PRIu64 " gso %" PRIu64
+		     " sw-csum %" PRIu64 " errors %" PRIu64 " tap-drops;"
+		     " rx %" PRIu64 " pkts %" PRIu64 " bytes %" PRIu64 " drops %" PRIu64
+		     " grant-errors; notifies %" PRIu64 " connects %" PRIu64
+		     " broken %" PRIu64 ";",
+		     nb->devid, (int)nb->state, nb->spec.offload ? "on" : "off",
+		     nb->caps.sg, nb->caps.csum, nb->caps.gso_tcpv4,
+		     nb->caps.gso_tcpv6, st->tx_packets, st->tx_bytes, st->tx_gso,
+		     st->tx_sw_csum, st->tx_errors, st->tx_tap_drops,
+		     st->rx_packets, st->rx_bytes, st->rx_drops,
+		     st->rx_grant_errors, st->notifies, st->connects,
+		     st->ring_broken);
+	off = n < 0 ? 0 : (size_t)n;
+	for (unsigned int i = 0; i < nb->nr_fds && off < len; i++)
+		off += describe_queue(&nb->q[i], buf + off, len - off);
+}
+
 /* ---- the machine's entry points ---- */
 
 static void nb_loop_ready(void *opaque, int fd, uint32_t events)
@@ -1095,9 +1169,14 @@ struct netback *netback_attach(struct vm *vm, struct xs_store *store,
 
 void netback_detach(struct netback *nb)
 {
+	char line[1024];
+
 	if (!nb)
 		return;
 	if (nb->on_loop)
 		event_loop_del(nb->vm->loop, nb->epfd);
+	/* The evidence a test (or a user) needs when traffic stalled. */
+	netback_describe(nb, line, sizeof(line));
+	fprintf(stderr, "xenkvm: %s\n", line);
 	netback_free(nb);
 }

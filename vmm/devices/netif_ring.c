@@ -275,6 +275,40 @@ int nb_find_l4(const uint8_t *frame, size_t len, size_t *l4off,
 	return 0;
 }
 
+/* The 16-bit ones' complement sum of @len bytes, not yet folded. */
+static uint32_t sum16(const uint8_t *p, size_t len)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint32_t)sum;
+}
+
+int nb_fill_csum(uint8_t *frame, size_t len)
+{
+	size_t l4off, at;
+	uint8_t proto;
+	uint16_t csum;
+	bool ipv6;
+
+	if (nb_find_l4(frame, len, &l4off, &proto, &ipv6))
+		return -1;
+	at = l4off + (proto == IPPROTO_TCP_ ? TCP_CSUM_OFF : UDP_CSUM_OFF);
+	csum = (uint16_t)~sum16(frame + l4off, len - l4off);
+	/* In UDP, 0 means "no checksum": a computed 0 is sent as all ones. */
+	if (proto == IPPROTO_UDP_ && !csum)
+		csum = 0xffff;
+	frame[at] = (uint8_t)(csum >> 8);
+	frame[at + 1] = (uint8_t)csum;
+	return 0;
+}
+
 static int set_gso(const uint8_t *frame, size_t len,
 		   const struct nb_tx_packet *pkt, size_t l4off, uint8_t proto,
 		   bool ipv6, struct virtio_net_hdr *h)

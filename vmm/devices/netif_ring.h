@@ -104,6 +104,15 @@ int nb_tx_vnet_hdr(const uint8_t *frame, size_t len,
 		   const struct nb_tx_packet *pkt, struct virtio_net_hdr *h);
 
 /*
+ * Finish a NETTXF_csum_blank frame's checksum in place, as a NIC with
+ * checksum offload would: the guest left the pseudo-header sum in the
+ * TCP/UDP checksum field (Linux's convention), so the checksum is the
+ * folded sum from the transport header to the end. -1 when the frame has
+ * no whole TCP/UDP header (drop it).
+ */
+int nb_fill_csum(uint8_t *frame, size_t len);
+
+/*
  * Locate the TCP/UDP header of an Ethernet frame (VLAN tags, IPv4 with
  * options, IPv6 with extension headers). Returns 0 and fills @l4off,
  * @proto (6 or 17), @ipv6; -1 when there is none or it is not whole.

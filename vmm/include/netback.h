@@ -43,12 +43,19 @@ struct net_spec {
 	bool mac_set;		/* false: netback_attach() picks 00:16:3e:... */
 	unsigned int queues;	/* 1..NET_MAX_QUEUES offered to the guest */
 	unsigned int mtu;
+	/*
+	 * Checksum and segmentation offloads (default on). Off: neither
+	 * the guest nor the tap is offered any, so every packet crosses
+	 * whole and checksummed (Documentation/network.rst, "Offloads").
+	 */
+	bool offload;
 };
 
 void net_spec_defaults(struct net_spec *out);
 
 /*
  * --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX][,queues=N][,bridge=BR][,mtu=N]
+ *       [,offload=on|off]
  * Returns 0, or -1 with a message naming the bad part in @err.
  */
 int net_parse_spec(const char *spec, struct net_spec *out, char *err,
@@ -71,6 +78,8 @@ struct netback_stats {
 	uint64_t tx_packets, tx_bytes;	/* guest -> tap */
 	uint64_t tx_errors;		/* packets answered NETIF_RSP_ERROR */
 	uint64_t tx_tap_drops;		/* the tap refused a good packet */
+	uint64_t tx_gso;		/* of tx_packets, GSO ones */
+	uint64_t tx_sw_csum;		/* checksums we filled (offload=off) */
 	uint64_t rx_packets, rx_bytes;	/* tap -> guest */
 	uint64_t rx_drops;		/* unsupported offload, too large */
 	uint64_t rx_grant_errors;	/* a posted buffer's grant was bad */
@@ -113,5 +122,11 @@ void netback_dispatch(struct netback *nb);
 int netback_state(const struct netback *nb);
 unsigned int netback_nr_queues(const struct netback *nb);
 void netback_get_stats(const struct netback *nb, struct netback_stats *st);
+/*
+ * One line (no newline) with the counters and every active queue's ring
+ * indexes, ours and the guest's: what a stalled stream is diagnosed
+ * from. netback_detach() prints it to stderr.
+ */
+void netback_describe(const struct netback *nb, char *buf, size_t len);
 
 #endif

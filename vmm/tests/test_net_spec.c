@@ -21,7 +21,12 @@ static void test_spec_ok(struct ktap *t)
 	KTAP_EXPECT(t, !strcmp(s.tap, "xk0") && s.mac_set && s.queues == 4 &&
 			       !strcmp(s.bridge, "br0") && s.mtu == 9000);
 	KTAP_EXPECT(t, !memcmp(s.mac, "\x00\x16\x3e\x0a\x0b\xff", 6));
-	ktap_case_end(t, "--net accepts tap, mac, queues, bridge, mtu");
+	KTAP_EXPECT(t, s.offload);
+	KTAP_EXPECT(t, !net_parse_spec("tap=xk0,offload=off", &s, err, sizeof(err)) &&
+			       !s.offload);
+	KTAP_EXPECT(t, !net_parse_spec("offload=off,tap=xk0,offload=on", &s, err,
+				       sizeof(err)) && s.offload);
+	ktap_case_end(t, "--net accepts tap, mac, queues, bridge, mtu, offload");
 }
 
 static bool refused(const char *spec, const char *needle)
@@ -50,6 +55,9 @@ static void test_spec_bad(struct ktap *t)
 	KTAP_EXPECT(t, refused("tap=t,mtu=67", "mtu=67"));
 	KTAP_EXPECT(t, refused("tap=t,colour=red", "colour"));
 	KTAP_EXPECT(t, refused("tap=t,bogus", "bogus"));
+	KTAP_EXPECT(t, refused("tap=t,offload=yes", "offload=yes: expected on or off"));
+	KTAP_EXPECT(t, refused("tap=t,offload=", "offload="));
+	KTAP_EXPECT(t, refused("tap=t,offload=OFF", "offload=OFF"));
 	ktap_case_end(t, "--net refusals name the bad part");
 }
 
@@ -72,6 +80,10 @@ static void test_vif(struct ktap *t)
 			       strstr(err, "driverdom"));
 	KTAP_EXPECT(t, net_parse_vif("mac=zz", 1, 0, &s, err, sizeof(err)) ==
 				       -1 && strstr(err, "mac=zz"));
+	/* offload= is ours, not xl's: a vif entry refuses it. */
+	KTAP_EXPECT(t, net_parse_vif("offload=off", 1, 0, &s, err, sizeof(err)) ==
+				       -1 && strstr(err, "offload"));
+	KTAP_EXPECT(t, !net_parse_vif("", 1, 0, &s, err, sizeof(err)) && s.offload);
 	KTAP_EXPECT(t, net_parse_vif("pci=1", 1, 0, &s, err, sizeof(err)) ==
 				       -1 && strstr(err, "pci"));
 	/* A long name from large ids must not be silently cut. */

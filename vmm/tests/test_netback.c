@@ -170,7 +170,8 @@ static unsigned int deliveries(struct rig *r, uint32_t port)
 }
 
 /* @tap_fd >= 0: a real tap's single queue instead of a socketpair. */
-static void rig_init_on(struct rig *r, unsigned int queues, int tap_fd)
+static void rig_init_spec(struct rig *r, unsigned int queues, int tap_fd,
+			  const char *spec_text)
 {
 	struct xs_domain_info info = { "net", 16384, 1 };
 	struct net_spec spec;
@@ -206,13 +207,21 @@ static void rig_init_on(struct rig *r, unsigned int queues, int tap_fd)
 		r->sock[i] = sv[0];
 		fds[i] = sv[1];
 	}
-	net_parse_spec("tap=fake0,mac=00:16:3e:aa:bb:cc", &spec, NULL, 0);
+	if (net_parse_spec(spec_text, &spec, NULL, 0))
+		abort();
 	spec.queues = queues;
 	r->nb = netback_create(&r->f->vm, r->xs, 0, &spec, fds, queues,
 			       tap_fd >= 0);
 	if (!r->nb)
 		abort();
 	r->buf = malloc(BUF_SIZE);
+}
+
+#define SPEC_DEFAULT	"tap=fake0,mac=00:16:3e:aa:bb:cc"
+
+static void rig_init_on(struct rig *r, unsigned int queues, int tap_fd)
+{
+	rig_init_spec(r, queues, tap_fd, SPEC_DEFAULT);
 }
 
 static void rig_init(struct rig *r, unsigned int queues)
@@ -696,6 +705,76 @@ static void test_no_sg(struct ktap *t)
 			       !rx_rsp(&r.q[0], 0).flags);
 	rig_fini(&r);
 	ktap_case_end(t, "a frontend without feature-sg never gets multi-slot packets");
+}
+
+/*
+ * offload=off: nothing advertised, and whatever the frontend offers, the
+ * tap sees only plain, checksummed frames and the guest only plain ones.
+ */
+static void test_offload_off(struct ktap *t)
+{
+	struct virtio_net_hdr h = { 0 };
+	struct netback_stats st;
+	uint8_t frame[6000], want[1500];
+	struct fq *q;
+	struct rig r;
+	size_t l4;
+	ssize_t n;
+
+	rig_init_spec(&r, 1, -1, SPEC_DEFAULT ",offload=off");
+	KTAP_EXPECT(t, be_is(&r, "feature-sg", "0") &&
+			       be_is(&r, "feature-gso-tcpv4", "0") &&
+			       be_is(&r, "feature-gso-tcpv6", "0") &&
+			       be_is(&r, "feature-ipv6-csum-offload", "0") &&
+			       be_is(&r, "feature-no-csum-offload", "1"));
+	fe_connect(&r, false);	/* it offers everything regardless */
+	KTAP_EXPECT(t, be_is(&r, "state", "4"));
+	q = &r.q[0];
+
+	/* A csum_blank packet (as Linux always sends): we fill the sum. */
+	l4 = make_frame(frame, sizeof(want), false, 4);
+	frame[l4 + 16] = 0x12;	/* a pseudo-header sum */
+	frame[l4 + 17] = 0x34;
+	memcpy(want, frame, sizeof(want));
+	KTAP_EXPECT(t, !nb_fill_csum(want, sizeof(want)));
+	memcpy(page(&r, 0), frame, sizeof(want));
+	put_tx(q, REF_TX_DATA, 0, NETTXF_csum_blank | NETTXF_data_validated, 1,
+	       sizeof(want));
+	/* A GSO packet was not offered: refused. */
+	put_tx(q, REF_TX_DATA, 0, NETTXF_csum_blank | NETTXF_extra_info, 2,
+	       sizeof(want));
+	put_gso_extra(q, XEN_NETIF_GSO_TYPE_TCPV4, 1000);
+	push_tx(&r, 0);
+	netback_dispatch(r.nb);
+	n = tap_recv(&r, 0);
+	memcpy(&h, r.buf, HDR);
+	KTAP_EXPECT(t, n == (ssize_t)(HDR + sizeof(want)) && !h.flags &&
+			       h.gso_type == VIRTIO_NET_HDR_GSO_NONE);
+	KTAP_EXPECT(t, n > 0 && !memcmp(r.buf + HDR, want, sizeof(want)) &&
+			       (want[l4 + 16] != 0x12 || want[l4 + 17] != 0x34));
+	KTAP_EXPECT(t, tap_recv(&r, 0) < 0);
+	KTAP_EXPECT(t, tx_rsp(q, 0).status == NETIF_RSP_OKAY &&
+			       tx_rsp(q, 1).status == NETIF_RSP_ERROR);
+
+	/* rx: DATA_VALID is not passed on; partial sums and big ones dropped. */
+	fe_post_rx(&r, 0, 8, 0);
+	h = (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_DATA_VALID };
+	tap_send(&r, 0, &h, frame, 1500);
+	h = (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				     .csum_start = (uint16_t)l4,
+				     .csum_offset = 16 };
+	tap_send(&r, 0, &h, frame, 1500);
+	h = (struct virtio_net_hdr){ 0 };
+	tap_send(&r, 0, &h, frame, sizeof(frame));
+	netback_dispatch(r.nb);
+	netback_get_stats(r.nb, &st);
+	KTAP_EXPECT(t, q->rx->rsp_prod == 1 && rx_rsp(q, 0).status == 1500 &&
+			       !rx_rsp(q, 0).flags);
+	KTAP_EXPECT(t, st.rx_packets == 1 && st.rx_drops == 2 &&
+			       st.tx_sw_csum == 1 && st.tx_errors == 1 &&
+			       !st.tx_gso);
+	rig_fini(&r);
+	ktap_case_end(t, "offload=off: nothing advertised, plain packets both ways");
 }
 
 static void test_garbage_indexes(struct ktap *t)
@@ -1268,7 +1347,7 @@ int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 12);
+	ktap_plan(&t, 13);
 	test_negotiation(&t);
 	test_tx_gso(&t);
 	test_rx(&t);
@@ -1276,6 +1355,7 @@ int main(void)
 	test_malicious_tx(&t);
 	test_malicious_rx(&t);
 	test_no_sg(&t);
+	test_offload_off(&t);
 	test_garbage_indexes(&t);
 	test_multiqueue(&t);
 	test_streams(&t);
