@@ -1058,11 +1058,11 @@ static size_t describe_queue(const struct nb_queue *q, char *buf, size_t len)
 	int n;
 
 	if (!q->active)
-		return (size_t)snprintf(buf, len, " q%u: idle;", q->id);
+		return (size_t)snprintf(buf, len, " q%u idle;", q->id);
 	n = snprintf(buf, len,
-		     " q%u: tx req_prod %u req_event %u cons %u rsp_prod %u rsp_event %u"
-		     " rx req_prod %u req_event %u cons %u rsp_prod %u rsp_event %u"
-		     " pending %zu tap %s;",
+		     " q%u tx req_prod=%u req_event=%u cons=%u rsp_prod=%u rsp_event=%u,"
+		     " rx req_prod=%u req_event=%u cons=%u rsp_prod=%u rsp_event=%u,"
+		     " waiting=%zu tap=%s;",
 		     q->id, ld_acq(&q->tx->req_prod), ld_acq(&q->tx->req_event),
 		     q->tx_cons, q->tx_pushed, ld_acq(&q->tx->rsp_event),
 		     ld_acq(&q->rx->req_prod), ld_acq(&q->rx->req_event),
@@ -1079,12 +1079,13 @@ void netback_describe(const struct netback *nb, char *buf, size_t len)
 	int n;
 
 	n = snprintf(buf, len,
-		     "vif %u: state %d offload %s caps sg %d csum %d gso4 %d gso6 %d;"
-		     " tx %" PRIu64 " pkts %" PRIu64 " bytes %" PRIu64 " gso %" PRIu64
-		     " sw-csum %" PRIu64 " errors %" PRIu64 " tap-drops;"
-		     " rx %" PRIu64 " pkts %" PRIu64 " bytes %" PRIu64 " drops %" PRIu64
-		     " grant-errors; notifies %" PRIu64 " connects %" PRIu64
-		     " broken %" PRIu64 ";",
+		     "vif %u: state=%d offload=%s sg=%d csum=%d gso4=%d gso6=%d"
+		     " tx-pkts=%" PRIu64 " tx-bytes=%" PRIu64 " tx-gso=%" PRIu64
+		     " tx-sw-csum=%" PRIu64 " tx-errors=%" PRIu64
+		     " tx-tap-drops=%" PRIu64 " rx-pkts=%" PRIu64
+		     " rx-bytes=%" PRIu64 " rx-drops=%" PRIu64
+		     " rx-grant-errors=%" PRIu64 " notifies=%" PRIu64
+		     " connects=%" PRIu64 " broken=%" PRIu64 ";",
 		     nb->devid, (int)nb->state, nb->spec.offload ? "on" : "off",
 		     nb->caps.sg, nb->caps.csum, nb->caps.gso_tcpv4,
 		     nb->caps.gso_tcpv6, st->tx_packets, st->tx_bytes, st->tx_gso,

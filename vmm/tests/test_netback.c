@@ -773,6 +773,18 @@ static void test_offload_off(struct ktap *t)
 	KTAP_EXPECT(t, st.rx_packets == 1 && st.rx_drops == 2 &&
 			       st.tx_sw_csum == 1 && st.tx_errors == 1 &&
 			       !st.tx_gso);
+	{
+		char line[1024], tiny[40];
+
+		netback_describe(r.nb, line, sizeof(line));
+		KTAP_EXPECT(t, strstr(line, "offload=off sg=0 csum=0") &&
+				       strstr(line, " tx-sw-csum=1 ") &&
+				       strstr(line, " rx-drops=2 ") &&
+				       strstr(line, "q0 tx req_prod=3 ") &&
+				       strstr(line, " rx req_prod=8 "));
+		netback_describe(r.nb, tiny, sizeof(tiny));
+		KTAP_EXPECT(t, strlen(tiny) == sizeof(tiny) - 1);
+	}
 	rig_fini(&r);
 	ktap_case_end(t, "offload=off: nothing advertised, plain packets both ways");
 }

@@ -6,20 +6,30 @@
 #
 # The guest is driven through its console: guest/init's action "shell"
 # runs a shell there, and the VMM's stdin (a FIFO we hold open) is the
-# console's input. Each command ends by printing a marker with its exit
-# status, which we wait for in the VMM's log.
+# console's input. Each command is framed by markers carrying its number
+# and exit status, which we wait for in the VMM's log; the guest kernel's
+# messages are kept off the console (dmesg -n 1) so they never split a
+# line we parse.
+#
+# Every wait is bounded by the test's budget (XKNET_BUDGET seconds, under
+# run-suites' per-test timeout) less a reserve for the evidence: a stalled
+# stream ends in a report (the tap's and the guest's counters, the guest's
+# kernel log, the backend's ring indexes), never in the outer kill.
 XK=${XK:-/xenkvm/bin/xenkvm}
 GUEST=${GUEST:-/xenkvm/guest}
 TAP=xkn0
 HOST_IP=10.77.0.1
 GUEST_IP=10.77.0.2
 GUEST_MAC=00:16:3e:77:00:02
+XKNET_BUDGET=${XKNET_BUDGET:-480}
+EVIDENCE_RESERVE=90
 failures=0
 cmdno=0
+t_start=$(date +%s)
 
 skip() { echo "SKIP: $*"; exit 4; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-die() { echo "FAIL: $*"; finish; }
+die() { echo "FAIL: $*"; failures=$((failures + 1)); finish; }
 
 l1_backend() {
 	case $(uname -r) in
@@ -27,6 +37,14 @@ l1_backend() {
 	6.12.*) echo kvm ;;
 	*) echo auto ;;
 	esac
+}
+
+# left SECONDS: SECONDS, or less if the budget (minus the reserve) is
+# nearly spent; at least 1.
+left() {
+	local rem=$((t_start + XKNET_BUDGET - EVIDENCE_RESERVE - $(date +%s)))
+	[ "$rem" -ge 1 ] || rem=1
+	if [ "$1" -lt "$rem" ]; then echo "$1"; else echo "$rem"; fi
 }
 
 # Skip until the machine wires the backend in; then enter our own netns.
@@ -52,11 +70,25 @@ need_net() {
 	fi
 }
 
+# The static xknet (guest/tools/xknet.c) for L1: the testbed ships it in
+# the guest's initramfs, so take the very same binary from there.
+need_xknet() {
+	XKNET=/tmp/xknet-l1/bin/xknet
+	[ -x "$XKNET" ] && return 0
+	mkdir -p /tmp/xknet-l1
+	(cd /tmp/xknet-l1 && cpio -i -d bin/xknet < "$GUEST/initrd-6.1.cpio") 2>/dev/null
+	[ -x "$XKNET" ] || return 1
+}
+
+# Our log without the console's carriage returns.
+console() { tr -d '\r' < "$log"; }
+
 # wait_log REGEX SECONDS: until the VMM's log matches (or the VMM died).
 wait_log() {
-	local i=0
-	while [ "$i" -lt "$2" ]; do
-		tr -d '\r' < "$log" | grep -qE "$1" && return 0
+	local i=0 n
+	n=$(left "$2")
+	while [ "$i" -lt "$n" ]; do
+		console | grep -qE "$1" && return 0
 		kill -0 "$vmm" 2>/dev/null || return 1
 		sleep 1
 		i=$((i + 1))
@@ -64,16 +96,17 @@ wait_log() {
 	return 1
 }
 
-# boot_guest NAME: start the guest with a vif on $TAP, give L1 its side.
+# boot_guest NAME [--net extras]: start the guest with a vif on $TAP,
+# give L1 its side.
 boot_guest() {
 	log=/tmp/net-$1.log
 	fifo=/tmp/net-$1.in
 	rm -f "$fifo" && mkfifo "$fifo"
 	exec 3<>"$fifo"	# held open: the console never sees EOF
-	echo "boot: Linux 6.1 with a vif on $TAP, backend $backend"
+	echo "boot: Linux 6.1 with a vif on $TAP$2, backend $backend"
 	timeout 1500 "$XK" run --kernel "$GUEST/vmlinuz-6.1" \
 		--initrd "$GUEST/initrd-6.1.cpio" --cpus 2 --memory 1G \
-		--backend "$backend" --net "tap=$TAP,mac=$GUEST_MAC" \
+		--backend "$backend" --net "tap=$TAP,mac=$GUEST_MAC$2" \
 		--cmdline "xenkvm.modules=1 xenkvm.action=shell" \
 		< "$fifo" > "$log" 2>&1 &
 	vmm=$!
@@ -86,30 +119,110 @@ boot_guest() {
 	done
 	ip addr add "$HOST_IP/24" dev "$TAP" || die "cannot address $TAP"
 	ip link set "$TAP" up || die "cannot bring $TAP up"
-	wait_log '^XENKVM-GUEST-END' 400 || die "the guest never finished booting"
-	sleep 2	# let the shell start reading the console
+	local t0
+	t0=$(date +%s)
+	wait_log '^XENKVM-GUEST-END' 300 || die "the guest never finished booting"
+	echo "boot: the guest's init ran after $(($(date +%s) - t0)) s"
+	# The shell reads the console only once it runs: until our first
+	# command comes back, say it again (an early line may be lost).
+	local tries=0
+	cmdno=$((cmdno + 1))
+	while [ "$tries" -lt 10 ]; do
+		printf 'echo "XKNET-READY-$((%d+0))"\n' "$cmdno" >&3
+		wait_log "^XKNET-READY-$cmdno\$" 5 && break
+		tries=$((tries + 1))
+	done
+	[ "$tries" -lt 10 ] || die "the guest's shell never answered on the console"
+	# Kernel messages would split the lines we parse; dmesg keeps them.
+	gcmd "dmesg -n 1" 30
 }
 
-# gcmd 'COMMAND' SECONDS: run it in the guest; $grc is its exit status.
+# gcmd 'COMMAND' SECONDS: run it in the guest; $grc is its exit status
+# (or "timeout"), gout prints what it printed.
 gcmd() {
 	cmdno=$((cmdno + 1))
 	# The echoed input shows $((n+0)); only the output shows the number.
-	printf '%s; r=$?; echo "XKNET-RC-$((%d+0))=$r"\n' "$1" "$cmdno" >&3
+	printf 'echo "XKNET-BEGIN-$((%d+0))"; %s; r=$?; echo "XKNET-RC-$((%d+0))=$r"\n' \
+		"$cmdno" "$1" "$cmdno" >&3
 	grc=
-	if wait_log "XKNET-RC-$cmdno=[0-9]+" "$2"; then
-		grc=$(tr -d '\r' < "$log" |
-		      sed -n "s/.*XKNET-RC-$cmdno=\([0-9]*\).*/\1/p" | tail -n1)
+	if wait_log "^XKNET-RC-$cmdno=[0-9]+" "$2"; then
+		grc=$(console | sed -n "s/^XKNET-RC-$cmdno=\([0-9]*\).*/\1/p" | tail -n1)
 	fi
 	[ -n "$grc" ] || grc=timeout
+}
+
+# What the last gcmd printed.
+gout() {
+	console | sed -n "/^XKNET-BEGIN-$cmdno\$/,/^XKNET-RC-$cmdno=/p" |
+		sed '1d;$d'
 }
 
 # The guest side of the vif: netfront loaded, eth0 up and addressed.
 guest_net_up() {
 	gcmd "ip link set eth0 up && ip addr add $GUEST_IP/24 dev eth0" 60
 	[ "$grc" = 0 ] || die "guest: eth0 did not come up (status $grc)"
-	gcmd "cat /sys/class/net/eth0/address" 10
-	tr -d '\r' < "$log" | grep -q "^$GUEST_MAC" ||
+	gcmd "cat /sys/class/net/eth0/address" 20
+	gout | grep -q "^$GUEST_MAC" ||
 		fail "guest eth0 does not have MAC $GUEST_MAC"
+}
+
+# wait_listen PORT [SECONDS]: until something in L1 listens on TCP PORT.
+wait_listen() {
+	local i=0
+	while ! netstat -ltn 2>/dev/null | grep -q ":$1 "; do
+		i=$((i + 1))
+		[ "$i" -lt "${2:-30}" ] || return 1
+		sleep 1
+	done
+}
+
+# A shell line for the guest: wait until it listens on TCP port $1.
+g_wait_listen() {
+	echo "i=0; until netstat -ltn | grep -q ':$1 '; do i=\$((i+1)); [ \$i -lt 60 ] || break; sleep 1; done; netstat -ltn | grep -q ':$1 '"
+}
+
+# Guest command whose output goes into our report.
+gshow() {
+	gcmd "$1" "$2"
+	echo "guest \$ $1  (status $grc)"
+	gout | sed 's/^/  | /'
+}
+
+# Why a stream stalled, before we say "not ok": both ends' counters, the
+# guest's kernel log, and the backend's own view of its rings, which the
+# VMM prints when it stops (SIGTERM).
+evidence() {
+	echo "--- evidence ($(($(date +%s) - t_start)) s into the test)"
+	echo "L1 \$ ip -s link show $TAP"
+	ip -s link show "$TAP" 2>&1 | sed 's/^/  | /'
+	echo "L1 \$ netstat -tn"
+	netstat -tn 2>&1 | sed 's/^/  | /'
+	if [ -n "$vmm" ] && kill -0 "$vmm" 2>/dev/null; then
+		# Interrupt whatever still runs in the foreground (a stuck nc).
+		printf '\003' >&3
+		sleep 1
+		gshow "ip -s link show eth0" 20
+		gshow "netstat -tn" 20
+		gshow "grep -E 'CPU|xen|eth' /proc/interrupts" 20
+		gshow "dmesg | tail -n 30" 20
+		kill -TERM "$vmm" 2>/dev/null
+		local i=0
+		while kill -0 "$vmm" 2>/dev/null && [ "$i" -lt 30 ]; do
+			sleep 1
+			i=$((i + 1))
+		done
+		kill -KILL "$vmm" 2>/dev/null
+	fi
+	echo "VMM: its last words (netback: counters and ring indexes per queue):"
+	console | grep -E '^xenkvm' | tail -n 20 | sed 's/^/  | /'
+	echo "--- last 40 lines of $log"
+	console | tail -n 40
+}
+
+# The backend's line at exit (netback_describe()): FIELD's value.
+vif_stat() {
+	console | grep '^xenkvm: vif 0:' | tail -n1 |
+		sed -n "s/.* $1=\([0-9]*\).*/\1/p"
 }
 
 shutdown_guest() {
@@ -124,15 +237,18 @@ shutdown_guest() {
 	rc=$?
 	exec 3>&-
 	[ "$rc" = 0 ] || fail "xenkvm exited $rc after poweroff"
+	console | grep '^xenkvm: vif' | sed 's/^/VMM: /'
+	vmm=
 }
 
 finish() {
+	[ -n "$rx" ] && kill "$rx" 2>/dev/null
+	if [ "$failures" != 0 ]; then
+		[ -n "$log" ] && evidence
+		exit 1
+	fi
 	if [ -n "$vmm" ] && kill -0 "$vmm" 2>/dev/null; then
 		kill "$vmm" 2>/dev/null
-	fi
-	if [ "$failures" != 0 ]; then
-		[ -n "$log" ] && { echo "--- last 80 lines of $log"; tail -n 80 "$log"; }
-		exit 1
 	fi
 	exit 0
 }
