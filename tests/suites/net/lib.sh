@@ -252,3 +252,62 @@ finish() {
 	fi
 	exit 0
 }
+
+size_of() { wc -c < "$1" 2>/dev/null || echo 0; }
+
+# wait_size FILE BYTES SECONDS
+wait_size() {
+	local i=0 n
+	n=$(left "$3")
+	while [ "$(size_of "$1")" -lt "$2" ]; do
+		i=$((i + 1))
+		[ "$i" -lt "$n" ] || return 1
+		sleep 1
+	done
+}
+
+# The 32-hex MD5 the last gcmd printed.
+gmd5() { gout | grep -oE '^[0-9a-f]{32}' | tail -n1; }
+
+# stream_g2h MIB: MIB random MiB from the guest to L1 over TCP (nc),
+# compared by MD5.
+stream_g2h() {
+	local bytes=$(($1 * 1048576)) mb=$1 gsum hsum t0
+	(sleep 1200 | nc -l -p 5001 > /tmp/net-g2h.bin) &
+	rx=$!
+	wait_listen 5001 || die "L1: nc never listened on 5001"
+	gcmd "dd if=/dev/urandom of=/tmp/g2h bs=1048576 count=$mb 2>/dev/null && md5sum < /tmp/g2h" "$(left 300)"
+	[ "$grc" = 0 ] || die "guest: cannot make the test data (status $grc)"
+	gsum=$(gmd5)
+	t0=$(date +%s)
+	gcmd "timeout $(left 300) nc $HOST_IP 5001 < /tmp/g2h" "$(left 310)"
+	[ "$grc" = 0 ] || die "guest->L1 stream did not finish (guest nc status $grc): L1 received $(size_of /tmp/net-g2h.bin) of $bytes bytes after $(($(date +%s) - t0)) s"
+	wait_size /tmp/net-g2h.bin "$bytes" 60 ||
+		die "guest->L1: L1 received $(size_of /tmp/net-g2h.bin) of $bytes bytes"
+	kill $rx 2>/dev/null
+	hsum=$(md5sum < /tmp/net-g2h.bin | cut -d' ' -f1)
+	echo "guest->L1: $bytes bytes in $(($(date +%s) - t0)) s, guest md5 $gsum, L1 md5 $hsum"
+	if [ -z "$gsum" ] || [ "$gsum" != "$hsum" ]; then
+		fail "guest->L1 stream corrupted"
+	fi
+	rm -f /tmp/net-g2h.bin
+}
+
+# stream_h2g MIB: the same from L1 to the guest.
+stream_h2g() {
+	local bytes=$(($1 * 1048576)) mb=$1 gsum hsum t0
+	dd if=/dev/urandom of=/tmp/net-h2g.bin bs=1048576 count="$mb" 2>/dev/null
+	hsum=$(md5sum < /tmp/net-h2g.bin | cut -d' ' -f1)
+	gcmd "rm -f /tmp/g2h /tmp/h2g; (sleep 1200 | nc -l -p 5002 > /tmp/h2g) & $(g_wait_listen 5002)" "$(left 90)"
+	[ "$grc" = 0 ] || die "guest: nc never listened on 5002 (status $grc)"
+	t0=$(date +%s)
+	timeout "$(left 300)" nc "$GUEST_IP" 5002 < /tmp/net-h2g.bin ||
+		die "L1->guest stream did not finish (L1 nc failed or timed out after $(($(date +%s) - t0)) s)"
+	gcmd "i=0; while [ \$(wc -c < /tmp/h2g) -lt $bytes ] && [ \$i -lt 60 ]; do sleep 1; i=\$((i+1)); done; wc -c < /tmp/h2g; md5sum < /tmp/h2g" "$(left 120)"
+	gsum=$(gmd5)
+	echo "L1->guest: $bytes bytes in $(($(date +%s) - t0)) s, L1 md5 $hsum, guest md5 $gsum"
+	if [ -z "$gsum" ] || [ "$gsum" != "$hsum" ]; then
+		fail "L1->guest stream corrupted or cut (guest has $(gout | head -n1) bytes)"
+	fi
+	rm -f /tmp/net-h2g.bin
+}
