@@ -119,6 +119,28 @@ shutdown_guest() {
 	echo "boot: xenkvm exited with status $rc"
 }
 
+# write_read IMG DISKSPEC: a 64 MiB IMG served as DISKSPEC; the guest
+# sees its size, writes a pattern at 4 MiB, syncs, drops its caches and
+# reads it back; after power-off the image holds the pattern.
+write_read() {
+	local img=$1 want got
+	make_image "$img" 64
+	want=$(pattern 1 | md5_of)
+	boot_disk "$2"
+	need_xvda
+	gcmd 'echo "XENKVM-BLK: geometry $(cat /sys/block/xvda/size) ro=$(cat /sys/block/xvda/ro)"' 10
+	[ "$(said geometry)" = "131072 ro=0" ] ||
+		fail "guest sees xvda as '$(said geometry)', want '131072 ro=0'"
+	gcmd "$PATTERN_CMD | head -c 1048576 > /tmp/p && dd if=/tmp/p of=/dev/xvda bs=4096 seek=1024 conv=fsync" 120
+	[ "$grc" = 0 ] || fail "the guest's write failed (status $grc)"
+	gcmd 'sync; echo 3 > /proc/sys/vm/drop_caches; echo "XENKVM-BLK: read $(dd if=/dev/xvda bs=4096 skip=1024 count=256 2>/dev/null | md5sum | cut -c1-32)"' 60
+	[ "$(said read)" = "$want" ] || fail "the guest read back '$(said read)', want $want"
+	shutdown_guest
+	[ "$rc" = 0 ] || fail "xenkvm exited $rc after the guest powered off"
+	got=$(dd if="$img" bs=4096 skip=1024 count=256 2>/dev/null | md5_of)
+	[ "$got" = "$want" ] || fail "the image lacks the pattern at 4 MiB ($got, want $want)"
+}
+
 finish() {
 	if [ "$failures" != 0 ]; then
 		echo "--- last 80 lines of $log"
