@@ -239,26 +239,33 @@ static int kvm_deliver_port(struct vm *vm, uint32_t port, uint32_t vcpu_id)
 	return ret;
 }
 
-static int kvm_bind_port(struct vm *vm, uint32_t port, uint32_t vcpu_id, int eventfd)
+static int kvm_bind_port(struct vm *vm, uint32_t send_port,
+			 const struct evtchn_send_target *to)
 {
 	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_EVTCHN };
 
 	if (!(priv(vm)->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND))
 		return -EOPNOTSUPP;
-	traced(vm, "bind_port", port, vcpu_id, 0);
-	a.u.evtchn.send_port = port;
-	if (eventfd >= 0) {
+	a.u.evtchn.send_port = send_port;
+	if (to->eventfd >= 0) {
 		a.u.evtchn.type = EVTCHNSTAT_interdomain;
 		a.u.evtchn.deliver.eventfd.port = 0;
-		a.u.evtchn.deliver.eventfd.fd = eventfd;
+		a.u.evtchn.deliver.eventfd.fd = to->eventfd;
 	} else {
-		/* A send on this port raises the same port on @vcpu_id (IPI). */
-		a.u.evtchn.type = EVTCHNSTAT_ipi;
-		a.u.evtchn.deliver.port.port = port;
-		a.u.evtchn.deliver.port.vcpu = vcpu_id;
+		/*
+		 * KVM insists an IPI raises its own port; a send on one end
+		 * of a loopback pair raises the other (interdomain).
+		 */
+		a.u.evtchn.type = to->port == send_port ? EVTCHNSTAT_ipi :
+							  EVTCHNSTAT_interdomain;
+		a.u.evtchn.deliver.port.port = to->port;
+		a.u.evtchn.deliver.port.vcpu = to->vcpu_id;
 		a.u.evtchn.deliver.port.priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL;
 	}
-	return hvm_set(vm, &a);
+	/* Traced as (send port, vCPU << 32 | port to raise; 0: eventfd). */
+	return traced(vm, "bind_port", send_port,
+		      to->eventfd >= 0 ? 0 : (uint64_t)to->vcpu_id << 32 | to->port,
+		      hvm_set(vm, &a));
 }
 
 static int kvm_unbind_port(struct vm *vm, uint32_t port)
@@ -269,7 +276,7 @@ static int kvm_unbind_port(struct vm *vm, uint32_t port)
 		return -EOPNOTSUPP;
 	a.u.evtchn.send_port = port;
 	a.u.evtchn.flags = KVM_XEN_EVTCHN_DEASSIGN;
-	return hvm_set(vm, &a);
+	return traced(vm, "unbind_port", port, 0, hvm_set(vm, &a));
 }
 
 static int kvm_set_timer_port(struct vcpu *vcpu, uint32_t port)

@@ -247,18 +247,20 @@ static int module_deliver_port(struct vm *vm, uint32_t port, uint32_t vcpu_id)
 	return ioctl(priv(vm)->fd, XENKVM_EVTCHN_SEND, &s) ? -errno : 0;
 }
 
-static int module_bind_port(struct vm *vm, uint32_t port, uint32_t vcpu_id, int eventfd)
+static int module_bind_port(struct vm *vm, uint32_t send_port,
+			    const struct evtchn_send_target *to)
 {
 	struct xenkvm_attr a = { .type = XENKVM_ATTR_EVTCHN };
 
-	a.u.evtchn.send_port = port;
-	if (eventfd >= 0) {
+	a.u.evtchn.send_port = send_port;
+	if (to->eventfd >= 0) {
 		a.u.evtchn.type = XENKVM_EVTCHN_EVENTFD;
-		a.u.evtchn.eventfd = eventfd;
+		a.u.evtchn.eventfd = to->eventfd;
 	} else {
+		/* IPI: the port itself; loopback interdomain: the peer. */
 		a.u.evtchn.type = XENKVM_EVTCHN_DELIVER;
-		a.u.evtchn.deliver_port = port;
-		a.u.evtchn.vcpu = vcpu_id;
+		a.u.evtchn.deliver_port = to->port;
+		a.u.evtchn.vcpu = to->vcpu_id;
 		a.u.evtchn.eventfd = -1;
 	}
 	return set_attr(vm, &a);

@@ -29,6 +29,13 @@ struct xen_hcall {
 	int cpl;
 };
 
+/* What an EVTCHNOP_send the kernel side answers does (bind_port). */
+struct evtchn_send_target {
+	int eventfd;		/* >= 0: signal it (a VMM device backend) */
+	uint32_t port;		/* otherwise raise this port ... */
+	uint32_t vcpu_id;	/* ... on this Xen vCPU, by 2-level rules */
+};
+
 struct backend_ops {
 	const char *name;
 	/* After KVM_CREATE_VM and the memslots, before the vCPUs. */
@@ -58,12 +65,14 @@ struct backend_ops {
 	/* Raise @port on Xen vCPU @vcpu_id now (2-level semantics). */
 	int (*deliver_port)(struct vm *vm, uint32_t port, uint32_t vcpu_id);
 	/*
-	 * Tell the kernel side about a port it may serve in-kernel (IPI,
-	 * VIRQ, loopback, eventfd); may be NULL or return -EOPNOTSUPP.
+	 * Let the kernel side answer EVTCHNOP_send on @send_port itself,
+	 * doing what @to says (IPI, loopback interdomain, eventfd backend).
+	 * The caller unbinds a bound port before giving it a new target.
+	 * May be NULL or fail: the sends then exit to the VMM, still correct.
 	 */
-	int (*bind_port)(struct vm *vm, uint32_t port, uint32_t vcpu_id,
-			 int eventfd);
-	int (*unbind_port)(struct vm *vm, uint32_t port);
+	int (*bind_port)(struct vm *vm, uint32_t send_port,
+			 const struct evtchn_send_target *to);
+	int (*unbind_port)(struct vm *vm, uint32_t send_port);
 	/*
 	 * VIRQ_TIMER of @vcpu is now bound to @port (0: unbound), for a
 	 * kernel side that runs Xen timers itself; may be NULL.

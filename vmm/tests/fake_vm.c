@@ -67,13 +67,15 @@ static struct fake_vm *fake_of(struct vm *vm)
 	return (struct fake_vm *)vm;
 }
 
-static void record(struct vm *vm, enum fake_op op, uint64_t a, uint64_t b,
-		   uint64_t c)
+static struct fake_call *record(struct vm *vm, enum fake_op op, uint64_t a,
+				uint64_t b, uint64_t c)
 {
 	struct fake_vm *f = fake_of(vm);
 
-	if (f->nr_calls < FAKE_MAX_CALLS)
-		f->calls[f->nr_calls++] = (struct fake_call){ op, a, b, c };
+	if (f->nr_calls >= FAKE_MAX_CALLS)
+		return NULL;
+	f->calls[f->nr_calls] = (struct fake_call){ op, a, b, c, 0 };
+	return &f->calls[f->nr_calls++];
 }
 
 
@@ -149,15 +151,34 @@ static int fb_deliver_port(struct vm *vm, uint32_t port, uint32_t vcpu_id)
 	return 0;
 }
 
-static int fb_bind_port(struct vm *vm, uint32_t port, uint32_t vcpu, int efd)
+/* Like the module and KVM: one entry per send port, no silent replace. */
+static int fb_bind_port(struct vm *vm, uint32_t port,
+			const struct evtchn_send_target *to)
 {
-	record(vm, FAKE_BIND_PORT, port, vcpu, (uint64_t)(int64_t)efd);
+	struct fake_vm *f = fake_of(vm);
+	struct fake_call *c = record(vm, FAKE_BIND_PORT, port, to->vcpu_id,
+				     (uint64_t)(int64_t)to->eventfd);
+
+	if (c)
+		c->d = to->port;
+	if (port >= 4096)
+		return -EINVAL;
+	if (f->sends[port].bound)
+		return -EEXIST;
+	f->sends[port] = (struct fake_send){ .bound = true, .to = *to };
 	return 0;
 }
 
 static int fb_unbind_port(struct vm *vm, uint32_t port)
 {
+	struct fake_vm *f = fake_of(vm);
+
 	record(vm, FAKE_UNBIND_PORT, port, 0, 0);
+	if (port >= 4096 || !f->sends[port].bound) {
+		f->bad_unbinds++;
+		return -ENOENT;
+	}
+	f->sends[port].bound = false;
 	return 0;
 }
 

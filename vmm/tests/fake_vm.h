@@ -34,7 +34,14 @@ enum fake_op {
 
 struct fake_call {
 	enum fake_op op;
-	uint64_t a, b, c;	/* the call's arguments, in order */
+	uint64_t a, b, c;	/* the call's arguments, in order; bind_port: */
+	uint64_t d;		/* (send port, vCPU, eventfd, port to raise) */
+};
+
+/* The kernel side's send table as bind_port/unbind_port left it. */
+struct fake_send {
+	bool bound;
+	struct evtchn_send_target to;
 };
 
 struct fake_vm {
@@ -48,6 +55,8 @@ struct fake_vm {
 	bool longmode;		/* ABI of the hypercalls fake_hcall makes */
 	uint64_t shinfo_gfn;	/* as the backend was told */
 	uint64_t vcpu_info_gpa[8];
+	struct fake_send sends[4096];	/* by send port */
+	unsigned int bad_unbinds;	/* unbind_port of an unbound port */
 	struct fake_call calls[FAKE_MAX_CALLS];
 	unsigned int nr_calls;
 };

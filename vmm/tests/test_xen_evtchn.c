@@ -131,6 +131,142 @@ static void test_loopback(struct ktap *t)
 	ktap_case_end(t, "loopback interdomain: bind, send, close");
 }
 
+static int bind_loopback(struct fake_vm *f, uint32_t remote_port)
+{
+	struct evtchn_bind_interdomain b = { .remote_dom = DOMID_SELF,
+					     .remote_port = remote_port };
+	int64_t r = evtchn(f, 0, EVTCHNOP_bind_interdomain, &b, sizeof(b));
+
+	return r ? (int)r : (int)b.local_port;
+}
+
+static int64_t bind_vcpu(struct fake_vm *f, uint32_t port, uint32_t vcpu)
+{
+	struct evtchn_bind_vcpu b = { .port = port, .vcpu = vcpu };
+
+	return evtchn(f, 0, EVTCHNOP_bind_vcpu, &b, sizeof(b));
+}
+
+/* Is @port's send registered with the kernel side to raise @to on @vcpu? */
+static bool kernel_sends(struct fake_vm *f, uint32_t port, uint32_t to,
+			 uint32_t vcpu)
+{
+	const struct fake_send *k = &f->sends[port];
+
+	return k->bound && k->to.eventfd == -1 && k->to.port == to &&
+	       k->to.vcpu_id == vcpu;
+}
+
+/*
+ * The kernel side's table against the VMM's port table, port by port: an
+ * IPI raises itself, a loopback end raises its peer on the peer's vCPU, an
+ * eventfd backend port signals its eventfd, anything else is unregistered
+ * (its sends exit to the VMM). And nothing was unbound twice.
+ */
+static bool kernel_table_matches(struct fake_vm *f)
+{
+	const struct xen *x = f->vm.xen;
+
+	for (uint32_t p = 0; p < XEN_EVTCHN_2L_MAX; p++) {
+		const struct xen_port *xp = &x->ports[p];
+		const struct fake_send *k = &f->sends[p];
+		bool ok;
+
+		switch (xp->state) {
+		case PORT_IPI:
+			ok = kernel_sends(f, p, p, xp->vcpu);
+			break;
+		case PORT_INTERDOMAIN:
+			ok = kernel_sends(f, p, xp->remote_port,
+					  x->ports[xp->remote_port].vcpu);
+			break;
+		case PORT_BACKEND:
+			ok = xp->eventfd >= 0 ? k->bound && k->to.eventfd == xp->eventfd
+					      : !k->bound;
+			break;
+		default:
+			ok = !k->bound;
+			break;
+		}
+		if (!ok || k->bound != xp->kernel_bound) {
+			printf("# port %u: state %u, kernel %s (%d -> %u on %u)\n",
+			       p, xp->state, k->bound ? "bound" : "unbound",
+			       k->to.eventfd, k->to.port, k->to.vcpu_id);
+			return false;
+		}
+	}
+	return f->bad_unbinds == 0;
+}
+
+static void test_loopback_in_kernel(struct ktap *t)
+{
+	struct fake_vm *f = setup(2);
+	struct evtchn_reset rs = { .dom = DOMID_SELF };
+	struct evtchn_unmask u;
+	int64_t r;
+	int a = alloc_unbound(f, DOMID_SELF), b, c;
+
+	/* An unbound port has nothing to send to: its sends exit. */
+	KTAP_EXPECT(t, a > 0 && !f->sends[a].bound);
+	b = bind_loopback(f, (uint32_t)a);
+	KTAP_EXPECT(t, b > 0);
+	/* Both ends registered, each raising the other. */
+	KTAP_EXPECT(t, kernel_sends(f, (uint32_t)a, (uint32_t)b, 0));
+	KTAP_EXPECT(t, kernel_sends(f, (uint32_t)b, (uint32_t)a, 0));
+	KTAP_EXPECT(t, kernel_table_matches(f));
+
+	/* bind_vcpu moves a port: its peer's sends now go to the new vCPU. */
+	KTAP_EXPECT(t, bind_vcpu(f, (uint32_t)b, 1) == 0);
+	KTAP_EXPECT(t, kernel_sends(f, (uint32_t)a, (uint32_t)b, 1));
+	KTAP_EXPECT(t, kernel_sends(f, (uint32_t)b, (uint32_t)a, 0));
+	KTAP_EXPECT(t, status(f, (uint32_t)b, &r).vcpu == 1 && r == 0);
+	KTAP_EXPECT(t, kernel_table_matches(f));
+	KTAP_EXPECT(t, bind_vcpu(f, (uint32_t)a, 1) == 0);
+	KTAP_EXPECT(t, kernel_sends(f, (uint32_t)b, (uint32_t)a, 1));
+	KTAP_EXPECT(t, kernel_table_matches(f));
+	/* A failed bind_vcpu changes nothing. */
+	KTAP_EXPECT(t, bind_vcpu(f, (uint32_t)a, 7) == -ENOENT);
+	KTAP_EXPECT(t, kernel_sends(f, (uint32_t)b, (uint32_t)a, 1));
+
+	/* A send (when it exits) to a masked target: pending, no upcall. */
+	fake_set_bit(f, MASK64, (unsigned int)b);
+	KTAP_EXPECT(t, send(f, (uint32_t)a) == 0);
+	KTAP_EXPECT(t, fake_test_bit(f, PENDING, (unsigned int)b));
+	KTAP_EXPECT(t, f->ram[SHINFO + 64] == 0);
+	/* Unmask raises it on its vCPU, and leaves the registrations alone. */
+	u.port = (uint32_t)b;
+	KTAP_EXPECT(t, evtchn(f, 0, EVTCHNOP_unmask, &u, sizeof(u)) == 0);
+	KTAP_EXPECT(t, f->ram[SHINFO + 64] == 1);
+	KTAP_EXPECT(t, kernel_table_matches(f));
+
+	/* Closing one end unregisters both; the other end is unbound again. */
+	KTAP_EXPECT(t, close_port(f, (uint32_t)a) == 0);
+	KTAP_EXPECT(t, !f->sends[a].bound && !f->sends[b].bound);
+	KTAP_EXPECT(t, status(f, (uint32_t)b, &r).status == EVTCHNSTAT_unbound);
+	KTAP_EXPECT(t, kernel_table_matches(f));
+
+	/* The survivor can be bound again; then closing *it* does the same. */
+	c = bind_loopback(f, (uint32_t)b);
+	KTAP_EXPECT(t, c > 0);
+	KTAP_EXPECT(t, kernel_sends(f, (uint32_t)b, (uint32_t)c, 0));
+	KTAP_EXPECT(t, kernel_sends(f, (uint32_t)c, (uint32_t)b, 1));
+	KTAP_EXPECT(t, close_port(f, (uint32_t)b) == 0);
+	KTAP_EXPECT(t, !f->sends[b].bound && !f->sends[c].bound);
+	KTAP_EXPECT(t, status(f, (uint32_t)c, &r).status == EVTCHNSTAT_unbound);
+	KTAP_EXPECT(t, kernel_table_matches(f));
+
+	/* Reset with a pair and an IPI bound leaves no registration behind. */
+	a = alloc_unbound(f, DOMID_SELF);
+	KTAP_EXPECT(t, bind_loopback(f, (uint32_t)a) > 0);
+	KTAP_EXPECT(t, bind_ipi(f, 1) > 0);
+	KTAP_EXPECT(t, kernel_table_matches(f));
+	KTAP_EXPECT(t, evtchn(f, 0, EVTCHNOP_reset, &rs, sizeof(rs)) == 0);
+	/* Every port is closed now: the table must be empty. */
+	KTAP_EXPECT(t, kernel_table_matches(f));
+	fake_vm_free(f);
+	ktap_case_end(t, "loopback pairs: sends registered in-kernel, kept in step");
+}
+
 static void test_virq(struct ktap *t)
 {
 	struct fake_vm *f = setup(2);
@@ -177,7 +313,7 @@ static void test_ipi(struct ktap *t)
 	KTAP_EXPECT(t, p > 0);
 	c = fake_last(f, FAKE_BIND_PORT);
 	KTAP_EXPECT(t, c && c->a == (uint64_t)p && c->b == 3 &&
-			       (int64_t)c->c == -1);
+			       (int64_t)c->c == -1 && c->d == (uint64_t)p);
 	KTAP_EXPECT(t, send(f, (uint32_t)p) == 0);
 	c = fake_last(f, FAKE_DELIVER_PORT);
 	KTAP_EXPECT(t, c && c->a == (uint64_t)p && c->b == 3);
@@ -440,8 +576,9 @@ int main(void)
 {
 	struct ktap t = { 0 };
 
-	ktap_plan(&t, 8);
+	ktap_plan(&t, 9);
 	test_loopback(&t);
+	test_loopback_in_kernel(&t);
 	test_virq(&t);
 	test_ipi(&t);
 	test_status_and_bind_vcpu(&t);

@@ -11,8 +11,11 @@
 #include "xen/xen_state.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "config.h"
 
 
 unsigned int xen_evtchn_max_ports(const struct xen *x)
@@ -92,15 +95,36 @@ static void port_init(struct xen_port *p, enum xen_port_state state,
 	p->eventfd = -1;
 }
 
-/* Let the kernel side serve EVTCHNOP_send on @port without an exit. */
-static void kernel_bind(struct xen *x, uint32_t port)
+/*
+ * What EVTCHNOP_send on @port does, for a kernel side that answers it
+ * without an exit: an IPI raises itself on its vCPU, one end of a loopback
+ * pair raises the other end on the other end's vCPU (Xen's notify_vcpu of
+ * the remote channel), a device backend's port signals its eventfd. False
+ * for the ports whose sends only the VMM can answer.
+ */
+static bool send_target(const struct xen *x, uint32_t port,
+			struct evtchn_send_target *to)
 {
-	const struct backend_ops *ops = xen_ops(x->vm);
-	struct xen_port *p = &x->ports[port];
+	const struct xen_port *p = &x->ports[port];
 
-	if (ops && ops->bind_port &&
-	    ops->bind_port(x->vm, port, p->vcpu, p->eventfd) == 0)
-		p->kernel_bound = true;
+	to->eventfd = -1;
+	to->port = 0;
+	to->vcpu_id = 0;
+	switch (p->state) {
+	case PORT_IPI:
+		to->port = port;
+		to->vcpu_id = p->vcpu;
+		return true;
+	case PORT_INTERDOMAIN:
+		to->port = p->remote_port;
+		to->vcpu_id = x->ports[p->remote_port].vcpu;
+		return true;
+	case PORT_BACKEND:
+		to->eventfd = p->eventfd;
+		return p->eventfd >= 0;
+	default:
+		return false;
+	}
 }
 
 static void kernel_unbind(struct xen *x, uint32_t port)
@@ -111,6 +135,22 @@ static void kernel_unbind(struct xen *x, uint32_t port)
 	if (p->kernel_bound && ops && ops->unbind_port)
 		ops->unbind_port(x->vm, port);
 	p->kernel_bound = false;
+}
+
+/*
+ * (Re)register @port's send with the kernel side, from its current state.
+ * Called whenever the target changes; a port the kernel cannot serve is
+ * left unbound and its sends exit to op_send(), which is always correct.
+ */
+static void kernel_bind(struct xen *x, uint32_t port)
+{
+	const struct backend_ops *ops = xen_ops(x->vm);
+	struct evtchn_send_target to;
+
+	kernel_unbind(x, port);
+	if (ops && ops->bind_port && send_target(x, port, &to) &&
+	    ops->bind_port(x->vm, port, &to) == 0)
+		x->ports[port].kernel_bound = true;
 }
 
 static bool virq_is_global(uint32_t virq)
@@ -148,7 +188,6 @@ static void close_port_locked(struct xen *x, uint32_t port)
 	struct xen_port *p = &x->ports[port];
 	uint32_t *slot;
 
-	kernel_unbind(x, port);
 	switch (p->state) {
 	case PORT_VIRQ:
 		slot = virq_slot(x, p->remote_port, p->vcpu);
@@ -163,6 +202,8 @@ static void close_port_locked(struct xen *x, uint32_t port)
 		    x->ports[p->remote_port].state == PORT_INTERDOMAIN) {
 			struct xen_port *peer = &x->ports[p->remote_port];
 
+			/* Its sends targeted us; now Xen drops them. */
+			kernel_unbind(x, p->remote_port);
 			peer->state = PORT_UNBOUND;
 			peer->remote_domid = x->domid;
 			peer->remote_port = 0;
@@ -171,6 +212,7 @@ static void close_port_locked(struct xen *x, uint32_t port)
 	default:
 		break;
 	}
+	kernel_unbind(x, port);
 	/* Xen clears the pending bit so a re-bound port starts clean. */
 	clear_pending(x, port);
 	port_init(p, PORT_FREE, 0);
@@ -217,6 +259,9 @@ static int64_t op_bind_interdomain(struct xen *x,
 	rp->state = PORT_INTERDOMAIN;
 	rp->remote_port = (uint32_t)lport;
 	b->local_port = (uint32_t)lport;
+	/* Both ends' sends can now stay in-kernel. */
+	kernel_bind(x, (uint32_t)lport);
+	kernel_bind(x, b->remote_port);
 	/* Xen raises the new local port: a send on the unbound peer was lost. */
 	xen_evtchn_raise_locked(x, (uint32_t)lport);
 	return 0;
@@ -339,10 +384,9 @@ static int64_t op_bind_vcpu(struct xen *x, const struct evtchn_bind_vcpu *b)
 		return -EINVAL;
 	}
 	p->vcpu = b->vcpu;
-	if (p->kernel_bound) {
-		kernel_unbind(x, b->port);
-		kernel_bind(x, b->port);
-	}
+	/* The peer's sends raise this port: they go to the new vCPU now. */
+	if (p->state == PORT_INTERDOMAIN && p->remote_port != b->port)
+		kernel_bind(x, p->remote_port);
 	return 0;
 }
 
@@ -393,6 +437,27 @@ struct backend_kick {
 	uint32_t port;
 };
 
+/*
+ * XENKVM_TRACE=1: every send the VMM answers, with the port's kind, so a
+ * test can tell which sends left the kernel side (a registered port's
+ * sends never get here while the kernel's send fast path is on).
+ */
+static void trace_send(const struct xen *x, uint32_t port)
+{
+	static const char *const kind[] = {
+		[PORT_FREE] = "closed", [PORT_RESERVED] = "reserved",
+		[PORT_UNBOUND] = "unbound", [PORT_INTERDOMAIN] = "loopback",
+		[PORT_BACKEND] = "backend", [PORT_VIRQ] = "virq",
+		[PORT_IPI] = "ipi",
+	};
+	const struct xen_port *p = &x->ports[port];
+
+	if (x->vm->cfg && x->vm->cfg->trace_hcalls)
+		fprintf(stderr, "xenkvm: evtchn: send on port %u (%s%s) answered by the VMM\n",
+			port, p->state <= PORT_IPI ? kind[p->state] : "?",
+			p->kernel_bound ? ", kernel-bound" : "");
+}
+
 static int64_t op_send(struct xen *x, const struct evtchn_send *s,
 		       struct backend_kick *kick)
 {
@@ -400,6 +465,7 @@ static int64_t op_send(struct xen *x, const struct evtchn_send *s,
 
 	if (!port_valid(x, s->port))
 		return -EINVAL;
+	trace_send(x, s->port);
 	p = &x->ports[s->port];
 	switch (p->state) {
 	case PORT_INTERDOMAIN:
