@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,49 @@ static int wire_kvmxen(struct kvm_vm *vm, struct kvm_vcpu *vcpu, int efd, char *
 }
 
 /*
+ * Where the round trips' threads run. The host thread that times a round
+ * spins; a thread the kernel wakes for the round (the vCPU's, the
+ * userspace delivery thread) must not queue behind it on its CPU, or the
+ * figure becomes the scheduler tick. So: the spinner on CPU 0, the others
+ * on the last CPU, for every path alike. -1: one CPU, no pinning.
+ */
+static int worker_cpu = -1;
+
+static void pin_workers_away_from_spinner(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	if (ncpu < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		fprintf(stderr, "xkfloor: sched_setaffinity: %s; threads not pinned\n",
+			strerror(errno));
+		return;
+	}
+	worker_cpu = (int)ncpu - 1;
+	fprintf(stderr, "xkfloor: round trips: spinner on CPU 0, vCPU and delivery threads on CPU %d\n",
+		worker_cpu);
+}
+
+static void start_worker(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+
+	pthread_attr_init(&attr);
+	if (worker_cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(worker_cpu, &set);
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
+	TEST_ASSERT(!pthread_create(th, &attr, fn, arg), "pthread_create");
+	pthread_attr_destroy(&attr);
+}
+
+/*
  * The userspace path: the host thread a VMM's event loop would be. It
  * waits on the eventfd, then raises EVT_PORT on vCPU 0 by Xen's 2-level
  * rules on the host's mapping of shared_info, and injects the upcall
@@ -468,7 +512,7 @@ static void uspace_evtchn_start(struct uspace_evtchn *u, struct kvm_vm *vm, int 
 	u->sh = addr_gpa2hva(vm, SHINFO_GPA);
 	u->stop = 0;
 	u->failures = 0;
-	pthread_create(&u->th, NULL, uspace_evtchn_loop, u);
+	start_worker(&u->th, uspace_evtchn_loop, u);
 }
 
 static void uspace_evtchn_stop(struct uspace_evtchn *u)
@@ -586,7 +630,7 @@ static int floor_irqfd(const char *fig, long n, enum rtt_path path)
 	*count = 0;
 	*ready = 0;
 	*stop = 0;
-	pthread_create(&th, NULL, vcpu_thread, vcpu);
+	start_worker(&th, vcpu_thread, vcpu);
 	t0 = now_ns();
 	while (!*ready) {
 		TEST_ASSERT(now_ns() - t0 < 30000000000ULL, "guest never ready");
@@ -642,6 +686,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "xkfloor: %ld exits per figure in %d batches, %ld round trips\n",
 		n, BATCHES, n / 10);
 	floor_exits(n);
+	pin_workers_away_from_spinner();
 	bad |= floor_irqfd("msi_irqfd_rtt", n / 10, RTT_MSI) > 0;
 	bad |= floor_irqfd("userspace_evtchn_rtt", n / 10, RTT_USERSPACE) > 0;
 	bad |= floor_irqfd("xenkvm_irqfd_rtt", n / 10, RTT_XENKVM) > 0;
