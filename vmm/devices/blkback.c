@@ -403,14 +403,12 @@ static void notify_queue(struct blk_queue *q)
 static void kick_queue(struct blk_queue *q);
 static void submit(struct blkback *b);
 
-/* Reap every completion there is (none with engine=sync). */
-static void reap(struct blkback *b)
+/* Complete every request the CQ holds; responses are queued, not pushed. */
+static void complete_cqes(struct blkback *b)
 {
 	struct io_uring_cqe *cqe;
 	unsigned int head, n;
 
-	if (!b->uring_ok)
-		return;
 	do {
 		n = 0;
 		io_uring_for_each_cqe(&b->uring, head, cqe) {
@@ -422,6 +420,14 @@ static void reap(struct blkback *b)
 		}
 		io_uring_cq_advance(&b->uring, n);
 	} while (n);
+}
+
+/* Reap every completion there is (none with engine=sync). */
+static void reap(struct blkback *b)
+{
+	if (!b->uring_ok)
+		return;
+	complete_cqes(b);
 	for (unsigned int i = 0; i < b->nr_queues; i++)
 		notify_queue(&b->queues[i]);
 	/* Responses freed slots: take what waited for them. */
@@ -866,6 +872,18 @@ static void kick_queue(struct blk_queue *q)
 			break;
 	}
 	submit(b);
+	/*
+	 * What the kernel finished inside io_uring_enter() (a read from the
+	 * page cache) is answered with this push, not one trip through the
+	 * event loop later; the CQ eventfd still fires, and reap() then
+	 * takes what this left.
+	 */
+	if (b->uring_ok && io_uring_cq_ready(&b->uring)) {
+		complete_cqes(b);
+		for (unsigned int i = 0; i < b->nr_queues; i++)
+			notify_queue(&b->queues[i]);
+		return;
+	}
 	notify_queue(q);
 }
 
