@@ -7,9 +7,10 @@
 # The guest is driven through its console: guest/init's action "shell"
 # runs a shell there, and the VMM's stdin (a FIFO we hold open) is the
 # console's input. Each command is framed by markers carrying its number
-# and exit status, which we wait for in the VMM's log; the guest kernel's
-# messages are kept off the console (dmesg -n 1) so they never split a
-# line we parse.
+# and exit status, which we wait for in the VMM's log; only the guest
+# kernel's errors and worse reach the console (dmesg -n 4), so routine
+# messages never split a line we parse while a soft lockup or an RCU
+# stall still shows when the guest can no longer answer.
 #
 # Every wait is bounded by the test's budget (XKNET_BUDGET seconds, under
 # run-suites' per-test timeout) less a reserve for the evidence: a stalled
@@ -133,8 +134,9 @@ boot_guest() {
 		tries=$((tries + 1))
 	done
 	[ "$tries" -lt 10 ] || die "the guest's shell never answered on the console"
-	# Kernel messages would split the lines we parse; dmesg keeps them.
-	gcmd "dmesg -n 1" 30
+	# Routine kernel messages would split the lines we parse; dmesg
+	# keeps them, and errors (lockups, stalls) still reach the console.
+	gcmd "dmesg -n 4" 30
 }
 
 # gcmd 'COMMAND' SECONDS: run it in the guest; $grc is its exit status
@@ -193,18 +195,22 @@ gshow() {
 # VMM prints when it stops (SIGTERM).
 evidence() {
 	echo "--- evidence ($(($(date +%s) - t_start)) s into the test)"
-	echo "L1 \$ ip -s link show $TAP"
-	ip -s link show "$TAP" 2>&1 | sed 's/^/  | /'
+	echo "L1 \$ grep $TAP /proc/net/dev  (rx bytes packets errs drop ... tx ...)"
+	grep "$TAP" /proc/net/dev 2>&1 | sed 's/^/  | /'
 	echo "L1 \$ netstat -tn"
 	netstat -tn 2>&1 | sed 's/^/  | /'
 	if [ -n "$vmm" ] && kill -0 "$vmm" 2>/dev/null; then
 		# Interrupt whatever still runs in the foreground (a stuck nc).
 		printf '\003' >&3
 		sleep 1
-		gshow "ip -s link show eth0" 20
-		gshow "netstat -tn" 20
-		gshow "grep -E 'CPU|xen|eth' /proc/interrupts" 20
-		gshow "dmesg | tail -n 30" 20
+		gshow "grep eth0 /proc/net/dev" 20
+		if [ "$grc" = timeout ]; then
+			echo "the guest no longer answers on its console: the whole guest is stuck, not only its network (see the vCPU registers below)"
+		else
+			gshow "netstat -tn" 20
+			gshow "grep -E 'CPU|xen|eth' /proc/interrupts" 20
+			gshow "dmesg | tail -n 30" 20
+		fi
 		kill -TERM "$vmm" 2>/dev/null
 		local i=0
 		while kill -0 "$vmm" 2>/dev/null && [ "$i" -lt 30 ]; do
