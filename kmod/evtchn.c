@@ -447,17 +447,18 @@ void xk_fallback_work(struct work_struct *work)
 }
 
 /*
- * For SCHEDOP_poll: is @port pending in shared_info? Any context; false
- * when the cache is not valid now (the caller may refresh and ask again).
+ * For SCHEDOP_poll: is @port pending in shared_info? Any context. Returns
+ * 1 or 0, or -EAGAIN when the cache is not valid now and the answer is
+ * unknown: the caller must refresh and ask again, not take it for "no".
  */
-bool xk_evtchn_port_pending(struct xk_vm *xvm, u32 port)
+int xk_evtchn_port_pending(struct xk_vm *xvm, u32 port)
 {
 	struct xk_gpc *sh = &xvm->shared_info;
 	unsigned long flags;
-	bool r = false;
+	int r = -EAGAIN;
 
 	if (port >= xk_max_ports(xvm))
-		return false;
+		return 0;
 	/* The port comes from the guest (SCHEDOP_poll): no speculation past. */
 	port = array_index_nospec(port, XK_MAX_PORTS_64);
 	read_lock_irqsave(&sh->lock, flags);

@@ -27,7 +27,8 @@
  * re-reads poll_wake; the notifier's caller made the port pending, then a
  * full barrier, then reads polling, sets poll_wake and wakes the rcuwait.
  * Either the poller sees the port or the notifier's wake-up finds it
- * waiting. xk_vm.pollers counts polling vCPUs so that notify costs one
+ * waiting. The poller's check refreshes a stale shared_info cache rather
+ * than read it as "not pending" (xk_poll_any_pending()). xk_vm.pollers counts polling vCPUs so that notify costs one
  * atomic read when nobody polls.
  *
  * SCHEDOP_yield offers the CPU to another vCPU of the VM
@@ -95,15 +96,47 @@ void xk_sched_poll_notify(struct xk_vm *xvm, u32 port)
 	}
 }
 
+/* 1 if one of @ports is pending, 0 if none, -EAGAIN if the cache is stale. */
+static int xk_poll_scan(struct xk_vm *xvm, const u32 *ports, unsigned int nr)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < nr; i++) {
+		r = xk_evtchn_port_pending(xvm, ports[i]);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Whether one of @ports is pending. "Cannot tell" must not count as "no":
+ * the shared_info cache may have been invalidated (its page migrated, a
+ * memslot changed) after the port was raised, and that port's sender will
+ * not notify again - a PV spinlock's kick comes once - so a poller that
+ * slept on it would sleep for good. The vCPU thread may sleep: refresh the
+ * cache and look again. If shared_info cannot be mapped at all, nothing
+ * can be pending. If invalidations keep winning (or memory is short), say
+ * "pending": a poll that returns early is allowed (Xen's callers re-check and poll again),
+ * one that never returns is not.
+ */
 static bool xk_poll_any_pending(struct xk_vm *xvm, const u32 *ports,
 				unsigned int nr)
 {
-	unsigned int i;
+	int tries, r;
 
-	for (i = 0; i < nr; i++)
-		if (xk_evtchn_port_pending(xvm, ports[i]))
-			return true;
-	return false;
+	for (tries = 0; tries < 4; tries++) {
+		r = xk_poll_scan(xvm, ports, nr);
+		if (r != -EAGAIN)
+			return r;
+		r = xk_gpc_refresh(&xvm->shared_info);
+		if (r == -EFAULT || r == -EINVAL || r == -ESRCH || r == -EPERM)
+			return false;
+		if (r && r != -EAGAIN)
+			break;
+	}
+	return true;
 }
 
 /* Why the sleep ended. */

@@ -226,7 +226,7 @@ int xk_evtchn_set_pending(struct xk_vm *xvm, u32 port, u32 xen_vcpu_id,
 			  unsigned int flags);
 int xk_evtchn_send_ioctl(struct xk_vm *xvm, void __user *uarg);
 void xk_fallback_work(struct work_struct *work);
-bool xk_evtchn_port_pending(struct xk_vm *xvm, u32 port);
+int xk_evtchn_port_pending(struct xk_vm *xvm, u32 port);	/* -EAGAIN */
 u32 xk_max_ports(struct xk_vm *xvm);
 int xk_evtchn_vm_init(struct xk_vm *xvm);
 void xk_evtchn_vm_stop(struct xk_vm *xvm);	/* after dead: no more work */

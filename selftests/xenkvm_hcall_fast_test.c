@@ -10,9 +10,11 @@
  *  - EVTCHNOP_send on an EVENTFD port signals the eventfd;
  *  - an unregistered port, and a registered one with the send fast path
  *    off, exit to the VMM;
- *  - SCHEDOP_poll returns at once on a pending (masked) port, returns 0
- *    at its timeout and not before, and rejects bad counts, ports and
- *    pointers as Xen does;
+ *  - SCHEDOP_poll returns at once on a pending (masked) port - also when
+ *    the port went pending before the module's shared_info cache was
+ *    invalidated (a PV spinlock's kick comes only once) - returns 0 at its
+ *    timeout and not before, and rejects bad counts, ports and pointers
+ *    as Xen does;
  *  - VCPUOP_set_singleshot_timer fires and delivers the VIRQ_TIMER port
  *    (XENKVM_VCPU_ATTR_TIMER) to vCPU 0 while it polls on it; a past
  *    timeout with VCPU_SSHOTTMR_future is -ETIME; the timer attribute
@@ -43,6 +45,8 @@
 #define ST_TIMER_FAR	19
 #define ST_BLOCK	20
 #define PORT_BLOCK	14
+#define PORT_STALE	15
+#define ST_POLL_STALE	21
 
 #define PVCLOCK		(XKG_HDR + 0x800)	/* vCPU 0's kvmclock */
 
@@ -91,6 +95,12 @@ static void vcpu0_code(void)
 	g_ret[0] = poll1(PORT_IDLE, deadline);
 	g_ret[1] = guest_pvclock_ns(PVCLOCK) - deadline;	/* >= 0 */
 	GUEST_SYNC(ST_POLL_TMO);
+
+	/* Pending before the host made shared_info's cache stale. */
+	deadline = guest_pvclock_ns(PVCLOCK) + 3000ULL * 1000 * 1000;
+	g_ret[0] = poll1(PORT_STALE, deadline);
+	g_ret[1] = deadline - guest_pvclock_ns(PVCLOCK);	/* > 0: woke early */
+	GUEST_SYNC(ST_POLL_STALE);
 
 	g_poll.nr_ports = 129;
 	g_ret[0] = xen_hcall2(XEN_HC_sched_op, XEN_SCHEDOP_poll,
@@ -222,11 +232,12 @@ int main(void)
 	uint64_t st, v, before;
 	unsigned int i;
 	int efd, fd, ok;
+	void *shpage;
 
 	fd = xk_open();
 	close(fd);
 	ksft_print_header();
-	ksft_set_plan(25);
+	ksft_set_plan(26);
 
 	/* The delivery harness, with our guest instead of xkg_main. */
 	h->nr_vcpus = 2;
@@ -326,6 +337,30 @@ int main(void)
 			 t.exits_to_user == 1,
 			 "poll with a timeout returns 0, not before it in guest time (%+ld ns)\n",
 			 (long)g(h, 1));
+
+	/*
+	 * A masked port made pending, then an mprotect round trip of the
+	 * shared_info page: the MMU notifier invalidates the module's cache.
+	 * The poll must still see the port (refreshing the cache), not sleep
+	 * to its 3 s timeout as if nothing were pending.
+	 */
+	xkh_shinfo_bit(h, XEN_SHINFO_MASK_OFF_64, PORT_STALE, 1);
+	TEST_ASSERT(xk_send(h->xfd, PORT_STALE, 0) == 0, "send ioctl");
+	shpage = (void *)((uintptr_t)h->shinfo & ~((uintptr_t)getpagesize() - 1));
+	TEST_ASSERT(!mprotect(shpage, getpagesize(), PROT_READ) &&
+		    !mprotect(shpage, getpagesize(), PROT_READ | PROT_WRITE),
+		    "mprotect shared_info: %s", strerror(errno));
+	xk_get_stats(h->xfd, &s0);
+	st = run0(&t);
+	TEST_ASSERT(st == ST_POLL_STALE, "stage %lu", st);
+	xk_get_stats(h->xfd, &s1);
+	ksft_test_result(g(h, 0) == 0 && (int64_t)g(h, 1) > 0 &&
+			 s1.polls - s0.polls == 1 &&
+			 s1.cache_refreshes > s0.cache_refreshes &&
+			 t.exits_to_user == 1,
+			 "poll on a port pending before shared_info's cache went stale returns at once (%+ld ns before its timeout, %llu refreshes)\n",
+			 (long)g(h, 1),
+			 (unsigned long long)(s1.cache_refreshes - s0.cache_refreshes));
 
 	st = run0(&t);
 	TEST_ASSERT(st == ST_POLL_BAD, "stage %lu", st);
