@@ -28,8 +28,9 @@
  * full barrier, then reads polling, sets poll_wake and wakes the rcuwait.
  * Either the poller sees the port or the notifier's wake-up finds it
  * waiting. The poller's check refreshes a stale shared_info cache rather
- * than read it as "not pending" (xk_poll_any_pending()). xk_vm.pollers counts polling vCPUs so that notify costs one
- * atomic read when nobody polls.
+ * than read it as "not pending" (xk_poll_any_pending()). xk_vm.pollers
+ * counts polling vCPUs so that notify costs one atomic read when nobody
+ * polls.
  *
  * SCHEDOP_yield offers the CPU to another vCPU of the VM
  * (kvm_vcpu_on_spin). SCHEDOP_block completes with 0 and then halts the
