@@ -439,6 +439,15 @@ static void *vcpu_thread(void *arg)
 			REPORT_GUEST_ASSERT(uc);
 			return NULL;
 		default:
+			/*
+			 * KVM has already reset a vCPU that shut down: the
+			 * call the guest was making is all that is left.
+			 */
+			ksft_print_msg("vCPU %u: last call nr %#lx args %#lx %#lx %#lx %#lx %#lx %#lx\n",
+				       idx, (unsigned long)mb->nr,
+				       (unsigned long)mb->a[0], (unsigned long)mb->a[1],
+				       (unsigned long)mb->a[2], (unsigned long)mb->a[3],
+				       (unsigned long)mb->a[4], (unsigned long)mb->a[5]);
 			TEST_FAIL("vCPU %u: unexpected exit %s after %lu calls",
 				  idx, exit_reason_str(run->exit_reason),
 				  (unsigned long)mb->calls);
