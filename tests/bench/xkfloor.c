@@ -30,12 +30,13 @@
  *   xkfloor [N]         N exits per exit figure, N / 10 round trips
  *
  * Output as xkbench's: BENCH <figure> <value> <unit> runs=<n> spread=<x>%.
- * Batch figures: runs = batches, spread = (max - min) / median; latency
- * figures: runs = samples, spread = (p90 - p10) / median. A round trip
+ * Batch figures: runs = batches; latency figures: runs = samples; spread =
+ * the 95% confidence interval of the value (quantile_spread()). A round trip
  * whose interrupt does not arrive within 1 s is counted in <figure>_lost.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -53,7 +54,7 @@
 
 #include <linux/xenkvm.h>
 
-#define BATCHES		10
+#define BATCHES		20
 #define VEC		0xe1
 #define SHINFO_GPA	0xc0000000ULL
 #define SHINFO_SLOT	10
@@ -184,17 +185,34 @@ static double pct(const double *v, size_t n, double p)
 }
 
 static void line(const char *fig, double v, const char *unit, size_t runs,
-		 double lo, double hi, double mid)
+		 double spread)
 {
 	printf("BENCH %s %.3f %s runs=%zu spread=%.1f%%\n", fig, v, unit, runs,
-	       mid > 0 ? (hi - lo) / mid * 100.0 : 0.0);
+	       spread);
 	fflush(stdout);
+}
+
+/*
+ * The width of the 95% distribution-free confidence interval of the
+ * @q-quantile of a sorted sample (order statistics at ranks
+ * nq -/+ 1.96 sqrt(nq(1-q))), relative to it: how well the figure is
+ * known, which is what the table's run-to-run agreement check needs. The
+ * same definition as xkbench's.
+ */
+static double quantile_spread(const double *v, size_t n, double q)
+{
+	double mid = pct(v, n, q * 100.0), half = 1.96 * sqrt((double)n * q * (1.0 - q));
+	double lo_r = floor((double)n * q - half), hi_r = ceil((double)n * q + half);
+	size_t lo = lo_r < 0 ? 0 : (size_t)lo_r;
+	size_t hi = hi_r > (double)(n - 1) ? n - 1 : (size_t)hi_r;
+
+	return mid > 0 ? (v[hi] - v[lo]) / mid * 100.0 : 0.0;
 }
 
 static void report_batches(const char *fig, double *ns, size_t n)
 {
 	qsort(ns, n, sizeof(*ns), cmp_double);
-	line(fig, ns[n / 2], "ns/op", n, ns[0], ns[n - 1], ns[n / 2]);
+	line(fig, pct(ns, n, 50), "ns/op", n, quantile_spread(ns, n, 0.5));
 }
 
 static void report_latency(const char *fig, double *us, size_t n, long lost)
@@ -204,12 +222,12 @@ static void report_latency(const char *fig, double *us, size_t n, long lost)
 	if (n) {
 		qsort(us, n, sizeof(*us), cmp_double);
 		snprintf(name, sizeof(name), "%s_median", fig);
-		line(name, pct(us, n, 50), "us", n, pct(us, n, 10), pct(us, n, 90), pct(us, n, 50));
+		line(name, pct(us, n, 50), "us", n, quantile_spread(us, n, 0.5));
 		snprintf(name, sizeof(name), "%s_p99", fig);
-		line(name, pct(us, n, 99), "us", n, pct(us, n, 10), pct(us, n, 90), pct(us, n, 50));
+		line(name, pct(us, n, 99), "us", n, quantile_spread(us, n, 0.99));
 	}
 	snprintf(name, sizeof(name), "%s_lost", fig);
-	line(name, (double)lost, "rounds", n + (size_t)lost, 0, 0, 0);
+	line(name, (double)lost, "rounds", n + (size_t)lost, 0);
 }
 
 static void floor_exits(long n)
