@@ -166,6 +166,11 @@ guest_net_up() {
 	gcmd "cat /sys/class/net/eth0/address" 20
 	gout | grep -q "^$GUEST_MAC" ||
 		fail "guest eth0 does not have MAC $GUEST_MAC"
+	# Where the guest's modules sit, so that a stuck vCPU's RIP in the
+	# evidence can be named (module + offset; the .ko files are in the
+	# guest initramfs) even when the guest no longer answers.
+	gcmd "cat /proc/modules" 20
+	gout > "$log.modules"
 }
 
 # wait_listen PORT [SECONDS]: until something in L1 listens on TCP PORT.
@@ -221,6 +226,10 @@ evidence() {
 	fi
 	echo "VMM: its last words (netback: counters and ring indexes per queue):"
 	console | grep -E '^xenkvm' | tail -n 20 | sed 's/^/  | /'
+	if [ -s "$log.modules" ]; then
+		echo "guest modules at boot (name size refs deps state address):"
+		sed 's/^/  | /' "$log.modules"
+	fi
 	echo "--- last 40 lines of $log"
 	console | tail -n 40
 }
