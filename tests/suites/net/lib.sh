@@ -32,7 +32,10 @@ skip() { echo "SKIP: $*"; exit 4; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 die() { echo "FAIL: $*"; failures=$((failures + 1)); finish; }
 
+# The backend under test: the module on 6.1, KVM_XEN on 6.12, or
+# XKNET_BACKEND (testbed.sh --env) to compare the two on one kernel.
 l1_backend() {
+	[ -n "$XKNET_BACKEND" ] && { echo "$XKNET_BACKEND"; return; }
 	case $(uname -r) in
 	6.1.*) echo module ;;
 	6.12.*) echo kvm ;;
