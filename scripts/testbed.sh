@@ -131,8 +131,13 @@ copy_modules() {
 
 build_module() {
 	local src=$out/kmod-src
-	mkdir -p "$src"
-	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
+	# A fresh copy of the sources only: objects of an in-place build for
+	# another kernel (kmod/*.o, xenkvm.mod*, .*.cmd) would otherwise be
+	# taken as up to date and linked against this kernel's symbols.
+	rm -rf "$src" && mkdir -p "$src"
+	rsync -a --exclude '*.o' --exclude '*.ko' --exclude '.*' \
+		--exclude '*.mod' --exclude '*.mod.c' --exclude 'modules.order' \
+		--exclude 'Module.symvers' \
 		"$top/Kbuild" "$top/kmod" "$top/include" "$src/"
 	make -s -C "$headers" M="$src" W=1 modules >&2
 	cp "$src/kmod/xenkvm.ko" "$out/xenkvm.ko"
