@@ -4,18 +4,7 @@
 # device needed) print well-formed BENCH lines.
 x=${1:-../../build/guest-tools/xkbench}
 fails=0
-t() { # t WANT_RC DESCRIPTION CMD...
-	want=$1 what=$2
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" = "$want" ]; then
-		echo "ok - $what"
-	else
-		echo "not ok - $what (exit $rc, wanted $want): $out"
-		fails=$((fails + 1))
-	fi
-}
+. "$(dirname "$0")/check-lib.sh"
 bench_ok() { # bench_ok DESCRIPTION CMD...
 	what=$1
 	shift
