@@ -33,7 +33,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -53,6 +52,8 @@ typedef uint64_t xen_pfn_t;
 #include <xen/sys/evtchn.h>
 #include <xen/sys/privcmd.h>
 
+#include "xkstat.h"
+
 #define PRIVCMD_DEV "/dev/xen/privcmd"
 #define EVTCHN_DEV "/dev/xen/evtchn"
 
@@ -71,41 +72,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of a sorted array. */
-static double pct(const double *v, size_t n, double p)
-{
-	size_t i = (size_t)(p / 100.0 * (double)n);
-
-	if (i >= n)
-		i = n - 1;
-	return v[i];
-}
-
-/*
- * Spread of the @q-quantile of a sorted sample: the width of its 95%
- * distribution-free confidence interval (the order statistics at ranks
- * nq -/+ 1.96 sqrt(nq(1-q))), relative to the quantile. Two runs that
- * measure the same thing give values within it, which is what the bench
- * table's agreement check needs; (p90 - p10) would only describe the
- * scatter of single samples, not how well the median is known.
- */
-static double quantile_spread(const double *v, size_t n, double q)
-{
-	double mid = pct(v, n, q * 100.0), half = 1.96 * sqrt((double)n * q * (1.0 - q));
-	double lo_r = floor((double)n * q - half), hi_r = ceil((double)n * q + half);
-	size_t lo = lo_r < 0 ? 0 : (size_t)lo_r;
-	size_t hi = hi_r > (double)(n - 1) ? n - 1 : (size_t)hi_r;
-
-	return mid > 0 ? (v[hi] - v[lo]) / mid * 100.0 : 0.0;
 }
 
 static void bench_line(const char *fig, double value, const char *unit,

@@ -31,12 +31,12 @@
  *
  * Output as xkbench's: BENCH <figure> <value> <unit> runs=<n> spread=<x>%.
  * Batch figures: runs = batches; latency figures: runs = samples; spread =
- * the 95% confidence interval of the value (quantile_spread()). A round trip
- * whose interrupt does not arrive within 1 s is counted in <figure>_lost.
+ * the 95% confidence interval of the value (quantile_spread() in
+ * guest/tools/xkstat.h, shared with xkbench). A round trip whose
+ * interrupt does not arrive within 1 s is counted in <figure>_lost.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -53,6 +53,8 @@
 #include "apic.h"
 
 #include <linux/xenkvm.h>
+
+#include "xkstat.h"
 
 #define BATCHES		20
 #define VEC		0xe1
@@ -170,43 +172,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double pct(const double *v, size_t n, double p)
-{
-	size_t i = (size_t)(p / 100.0 * (double)n);
-
-	return v[i < n ? i : n - 1];
-}
-
 static void line(const char *fig, double v, const char *unit, size_t runs,
 		 double spread)
 {
 	printf("BENCH %s %.3f %s runs=%zu spread=%.1f%%\n", fig, v, unit, runs,
 	       spread);
 	fflush(stdout);
-}
-
-/*
- * The width of the 95% distribution-free confidence interval of the
- * @q-quantile of a sorted sample (order statistics at ranks
- * nq -/+ 1.96 sqrt(nq(1-q))), relative to it: how well the figure is
- * known, which is what the table's run-to-run agreement check needs. The
- * same definition as xkbench's.
- */
-static double quantile_spread(const double *v, size_t n, double q)
-{
-	double mid = pct(v, n, q * 100.0), half = 1.96 * sqrt((double)n * q * (1.0 - q));
-	double lo_r = floor((double)n * q - half), hi_r = ceil((double)n * q + half);
-	size_t lo = lo_r < 0 ? 0 : (size_t)lo_r;
-	size_t hi = hi_r > (double)(n - 1) ? n - 1 : (size_t)hi_r;
-
-	return mid > 0 ? (v[hi] - v[lo]) / mid * 100.0 : 0.0;
 }
 
 static void report_batches(const char *fig, double *ns, size_t n)
