@@ -173,7 +173,9 @@ def main():
         print(f"\n== {title}")
         head = f"{'L1':<5} {'figure':<30} {'unit':<8}" + "".join(f" {l:<24}" for l in present)
         rlabels = [(a, b) for a, b in ratios if a in present and b in present]
-        with_floor = title.startswith("Xen HVM guest")
+        # A floor column where some figure of this comparison has one.
+        with_floor = any(floor_of(cells, k, f) != "-"
+                         for (k, l, f) in cells if l in present)
         if with_floor:
             head += f" {'floor':<42}"
         head += "".join(f" {a.split('-', 1)[-1] + '/' + b.split('-', 1)[-1]:<22}" for a, b in rlabels)
