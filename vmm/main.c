@@ -228,6 +228,10 @@ static enum vm_exit_reason run_once(const struct vm_config *cfg)
 	for (unsigned int i = 0; vm->interrupted && i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i])
 			vcpu_dump_regs(vm->vcpus[i]);
+	if (vm->interrupted) {
+		xen_evtchn_dump(vm, stderr);
+		xs_service_dump(pv.xs, stderr);
+	}
 	if (vm->signal_fd > 0)
 		close(vm->signal_fd);
 	teardown(vm, &pv);

@@ -206,6 +206,36 @@ int vcpus_create(struct vm *vm)
 	return 0;
 }
 
+/* The vectors set in one of the LAPIC's 256-bit registers (ISR, IRR). */
+static void print_vectors(const struct kvm_lapic_state *l, unsigned int base)
+{
+	for (unsigned int v = 0; v < 256; v++) {
+		uint32_t word;
+
+		memcpy(&word, l->regs + base + (v / 32) * 16, sizeof(word));
+		if (word & (1u << (v % 32)))
+			fprintf(stderr, " %02x", v);
+	}
+}
+
+/*
+ * A guest that stopped taking interrupts often shows why here: a vector
+ * stuck in service (no EOI) blocks every lower one; one pending in the
+ * IRR with IF clear is waiting for the guest.
+ */
+static void vcpu_dump_lapic(struct vcpu *vcpu)
+{
+	struct kvm_lapic_state l;
+
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &l))
+		return;
+	fprintf(stderr, "xenkvm:   lapic in service:");
+	print_vectors(&l, 0x100);
+	fprintf(stderr, "; requested:");
+	print_vectors(&l, 0x200);
+	fprintf(stderr, "\n");
+}
+
 void vcpu_dump_regs(struct vcpu *vcpu)
 {
 	struct kvm_regs r;
@@ -219,6 +249,7 @@ void vcpu_dump_regs(struct vcpu *vcpu)
 		"xenkvm:   rsi %016llx rdi %016llx cr0 %llx cr3 %llx cr4 %llx efer %llx cs %04x\n",
 		vcpu->index, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx,
 		r.rsi, r.rdi, s.cr0, s.cr3, s.cr4, s.efer, s.cs.selector);
+	vcpu_dump_lapic(vcpu);
 }
 
 static void handle_pio(struct vcpu *vcpu)

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "backend.h"
 
 struct vm;
@@ -86,6 +87,12 @@ int xen_evtchn_bind_backend(struct vm *vm, uint32_t port,
 int xen_evtchn_notify_guest(struct vm *vm, uint32_t port);
 int xen_evtchn_close_backend(struct vm *vm, uint32_t port);
 int xen_evtchn_send_virq(struct vm *vm, uint32_t vcpu_id, uint32_t virq);
+/*
+ * For a guest stopped because it looked stuck: each bound port's pending
+ * and mask bits, and its vCPU's selector bit and upcall flags, so that a
+ * lost notification shows which step it was lost at.
+ */
+void xen_evtchn_dump(struct vm *vm, FILE *f);
 
 /* Provided by xen/grant_table_op.c (the grant table owner). */
 int64_t xen_grant_table_op(struct vcpu *vcpu, const struct xen_hcall *hc);

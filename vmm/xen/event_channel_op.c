@@ -682,6 +682,59 @@ int xen_evtchn_close_backend(struct vm *vm, uint32_t port)
 	return r;
 }
 
+static const char *const port_state_name[] = {
+	[PORT_FREE] = "free", [PORT_RESERVED] = "reserved",
+	[PORT_UNBOUND] = "unbound", [PORT_INTERDOMAIN] = "loopback",
+	[PORT_BACKEND] = "backend", [PORT_VIRQ] = "virq", [PORT_IPI] = "ipi",
+};
+
+/* "sel 1 pending 0 mask 1" of @vcpu_id's vcpu_info, for @port's word. */
+static void dump_vcpu_info(struct xen *x, uint32_t vcpu_id, uint32_t port,
+			   FILE *f)
+{
+	uint64_t gpa = xen_vcpu_info_gpa_locked(x, vcpu_id);
+	const uint8_t *vi = gpa == XEN_INVALID_GPA ? NULL :
+			    gpa_to_hva(x->vm, gpa, VCPU_INFO_SIZE);
+	unsigned int bits = x->long_mode ? 64 : 32;
+	uint64_t sel = 0;
+
+	if (!vi) {
+		fprintf(f, " (vcpu_info unmapped)");
+		return;
+	}
+	memcpy(&sel, vi + (x->long_mode ? VCPU_INFO_SEL_OFF_64 : VCPU_INFO_SEL_OFF_32),
+	       bits / 8);
+	fprintf(f, " sel %u upcall_pending %u upcall_mask %u",
+		(unsigned int)(sel >> (port / bits)) & 1, vi[0], vi[1]);
+}
+
+void xen_evtchn_dump(struct vm *vm, FILE *f)
+{
+	struct xen *x = vm->xen;
+
+	if (!x)
+		return;
+	pthread_mutex_lock(&x->lock);
+	if (x->shared_info_gfn == XEN_INVALID_GFN) {
+		fprintf(f, "xenkvm: evtchn: no shared_info yet\n");
+		goto out;
+	}
+	for (uint32_t port = 1; port < xen_evtchn_max_ports(x); port++) {
+		const struct xen_port *p = &x->ports[port];
+
+		if (p->state == PORT_FREE)
+			continue;
+		fprintf(f, "xenkvm: evtchn: port %u %s vcpu %u: pending %u mask %u",
+			port, port_state_name[p->state], p->vcpu,
+			xen_guest_test_bit(vm, pending_gpa(x), port),
+			xen_guest_test_bit(vm, mask_gpa(x), port));
+		dump_vcpu_info(x, p->vcpu, port, f);
+		fprintf(f, "\n");
+	}
+out:
+	pthread_mutex_unlock(&x->lock);
+}
+
 int xen_evtchn_send_virq(struct vm *vm, uint32_t vcpu_id, uint32_t virq)
 {
 	struct xen *x = vm->xen;

@@ -198,3 +198,16 @@ void xs_ring_get_stats(const struct xs_ring *r, struct xs_ring_stats *st)
 	*st = r->st;
 	st->requests = r->conn->requests;
 }
+
+void xs_ring_dump(const struct xs_ring *r, FILE *f)
+{
+	struct xenstore_domain_interface *in = r->intf;
+
+	fprintf(f, "xenkvm: xenstore ring: req cons %u prod %u, rsp cons %u prod %u; "
+		"%llu requests, %llu notifies, %llu resets\n",
+		load_idx(&in->req_cons), load_idx(&in->req_prod),
+		load_idx(&in->rsp_cons), load_idx(&in->rsp_prod),
+		(unsigned long long)r->conn->requests,
+		(unsigned long long)r->st.notifies,
+		(unsigned long long)r->st.ring_resets);
+}

@@ -107,6 +107,12 @@ static int svc_setup_ring(struct xs_service *svc, uint64_t gfn)
 	return err;
 }
 
+void xs_service_dump(struct xs_service *svc, FILE *f)
+{
+	if (svc && svc->ring)
+		xs_ring_dump(svc->ring, f);
+}
+
 struct xs_service *xs_service_start(struct vm *vm, uint64_t store_gfn,
 				    const char *socket_path,
 				    const struct xs_domain_info *info)

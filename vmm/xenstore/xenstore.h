@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct xs_store;
 struct xs_conn;
@@ -158,6 +159,8 @@ struct xs_ring_stats {
 	uint64_t notifies;
 };
 void xs_ring_get_stats(const struct xs_ring *r, struct xs_ring_stats *st);
+/* The ring's four indexes and the counters, on one line. */
+void xs_ring_dump(const struct xs_ring *r, FILE *f);
 
 /*
  * socket.c: a Unix socket speaking xs_wire with domain 0 rights. The
@@ -187,5 +190,7 @@ struct xs_service *xs_service_start(struct vm *vm, uint64_t store_gfn,
 struct xs_store *xs_service_store(struct xs_service *svc);
 /* Once the vCPUs and the event loop have stopped. */
 void xs_service_stop(struct xs_service *svc);
+/* The guest ring's indexes and counters, for a guest that looks stuck. */
+void xs_service_dump(struct xs_service *svc, FILE *f);
 
 #endif
