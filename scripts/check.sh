@@ -108,6 +108,25 @@ default_suites() {
 	done
 }
 
+# The results, each failure followed by the few lines that say why (a CI
+# log may show only a window around the failures).
+list_results() {
+	awk '/^(not )?ok [0-9]+ /{
+		print
+		if ($1 == "not") {
+			k = 0
+			for (i = 0; i < n && k < 4; i++)
+				if (buf[i] ~ /FAIL|[Aa]ssert|not ok|triple|stuck|panic|BUG|[Tt]imed? ?out|[Ee]rror/) {
+					print "#   " substr(buf[i], 3, 200)
+					k++
+				}
+		}
+		n = 0; next
+	}
+	/^XENKVM-TESTBED-DONE/{ print }
+	/^# /{ buf[n++] = $0 }' "$1"
+}
+
 # A CI log is often all there is of a failure: print what each failing
 # test said (its "# " lines since the previous result), at most 100 lines.
 print_failure_evidence() {
@@ -128,7 +147,8 @@ for k in ${KERNELS:-6.1 6.12}; do
 	scripts/testbed.sh --kernel "$k" --suite "$suites" \
 		--log "$out/testbed-$k.log" > "$out/testbed-$k.out" 2>&1
 	rc=$?
-	grep -E '^(ok|not ok) |^XENKVM-TESTBED-DONE|^testbed' "$out/testbed-$k.out"
+	list_results "$out/testbed-$k.log"
+	grep -E '^not ok - |^#   |^testbed' "$out/testbed-$k.out"
 	print_failure_evidence "$out/testbed-$k.log"
 	count_ktap "$out/testbed-$k.log" "testbed $k"
 	if ! grep -q '^XENKVM-TESTBED-DONE' "$out/testbed-$k.log"; then

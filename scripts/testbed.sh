@@ -268,6 +268,11 @@ done_line=$(grep -c '^XENKVM-TESTBED-DONE' "$log" || true)
 
 if [ "$done_line" = 0 ]; then
 	echo "not ok - testbed L1 $abi did not finish (qemu status $qrc: timeout, panic or hang)"
+	# A CI log shows little around this line: say here which test was
+	# running and what L1's kernel said last (an oops panics it:
+	# oops=panic), before the full log.
+	sed -n 's/^# running \(.*\)$/#   L1 was running \1/p' "$log" | tail -n1
+	grep -vE '^(# |ok |not ok )' "$log" | tail -n 30 | sed 's/^/#   | /'
 	failed=$((failed + 1))
 elif [ -n "$planned" ] && [ $((passed + failed + skipped)) != "$planned" ]; then
 	echo "not ok - testbed L1 $abi ran $((passed + failed + skipped)) of $planned tests"
