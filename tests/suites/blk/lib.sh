@@ -13,9 +13,21 @@ cmdno=0
 
 skip() { echo "SKIP: $*"; exit 4; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# stop_vmm: SIGTERM, and wait (10 s at most) for its dump of vCPU and
+# event-channel state to reach the log.
+stop_vmm() {
+	local i=0
+	kill "$vmm" 2>/dev/null || return 0
+	while kill -0 "$vmm" 2>/dev/null && [ "$i" -lt 10 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	kill -9 "$vmm" 2>/dev/null
+}
+
 die() {
 	echo "FAIL: $*"
-	[ -n "$vmm" ] && kill "$vmm" 2>/dev/null
+	[ -n "$vmm" ] && stop_vmm
 	[ -n "$log" ] && { echo "--- last 60 lines of $log"; tail -n 60 "$log"; }
 	exit 1
 }

@@ -228,7 +228,7 @@ evidence() {
 		kill -KILL "$vmm" 2>/dev/null
 	fi
 	echo "VMM: its last words (netback: counters and ring indexes per queue):"
-	console | grep -E '^xenkvm' | tail -n 20 | sed 's/^/  | /'
+	console | grep -E '^xenkvm' | tail -n 45 | sed 's/^/  | /'
 	if [ -s "$log.modules" ]; then
 		echo "guest modules at boot (name size refs deps state address):"
 		sed 's/^/  | /' "$log.modules"
