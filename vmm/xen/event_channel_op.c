@@ -688,7 +688,7 @@ static const char *const port_state_name[] = {
 	[PORT_BACKEND] = "backend", [PORT_VIRQ] = "virq", [PORT_IPI] = "ipi",
 };
 
-/* "sel 1 pending 0 mask 1" of @vcpu_id's vcpu_info, for @port's word. */
+/* @port's selector bit and the upcall flags in @vcpu_id's vcpu_info. */
 static void dump_vcpu_info(struct xen *x, uint32_t vcpu_id, uint32_t port,
 			   FILE *f)
 {
