@@ -108,36 +108,29 @@ default_suites() {
 	done
 }
 
-# The results, each failure followed by the few lines that say why (a CI
-# log may show only a window around the failures).
-list_results() {
-	awk '/^(not )?ok [0-9]+ /{
-		print
-		if ($1 == "not") {
+# A CI log is often all there is of a failure, and it may show only a
+# window around the failures. One pass over the console log, in one of two
+# modes: "brief", the results, each failure followed by at most four of
+# the lines that say why; "full", each failing test's own "# " lines since
+# the previous result, at most 100.
+report_results() {
+	awk -v mode="$2" '/^(not )?ok [0-9]+ /{
+		if (mode == "brief") {
+			print
 			k = 0
-			for (i = 0; i < n && k < 4; i++)
+			for (i = 0; $1 == "not" && i < n && k < 4; i++)
 				if (buf[i] ~ /FAIL|[Aa]ssert|not ok|triple|stuck|panic|BUG|[Tt]imed? ?out|[Ee]rror/) {
 					print "#   " substr(buf[i], 3, 200)
 					k++
 				}
-		}
-		n = 0; next
-	}
-	/^XENKVM-TESTBED-DONE/{ print }
-	/^# /{ buf[n++] = $0 }' "$1"
-}
-
-# A CI log is often all there is of a failure: print what each failing
-# test said (its "# " lines since the previous result), at most 100 lines.
-print_failure_evidence() {
-	awk '/^(not )?ok [0-9]+ /{
-		if ($1 == "not") {
+		} else if ($1 == "not") {
 			print "# --- evidence for: " $0
-			s = n > 100 ? n - 100 : 0
-			for (i = s; i < n; i++) print buf[i]
+			for (i = n > 100 ? n - 100 : 0; i < n; i++)
+				print buf[i]
 		}
 		n = 0; next
 	}
+	/^XENKVM-TESTBED-DONE/{ if (mode == "brief") print }
 	/^# /{ buf[n++] = $0 }' "$1"
 }
 
@@ -147,9 +140,9 @@ for k in ${KERNELS:-6.1 6.12}; do
 	scripts/testbed.sh --kernel "$k" --suite "$suites" \
 		--log "$out/testbed-$k.log" > "$out/testbed-$k.out" 2>&1
 	rc=$?
-	list_results "$out/testbed-$k.log"
+	report_results "$out/testbed-$k.log" brief
 	grep -E '^not ok - |^#   |^testbed' "$out/testbed-$k.out"
-	print_failure_evidence "$out/testbed-$k.log"
+	report_results "$out/testbed-$k.log" full
 	count_ktap "$out/testbed-$k.log" "testbed $k"
 	if ! grep -q '^XENKVM-TESTBED-DONE' "$out/testbed-$k.log"; then
 		echo "not ok - testbed-$k did not finish (see $out/testbed-$k.out)"
