@@ -114,15 +114,26 @@ default_suites() {
 # the lines that say why; "full", each failing test's own "# " lines since
 # the previous result, at most 100.
 report_results() {
-	awk -v mode="$2" '/^(not )?ok [0-9]+ /{
+	awk -v mode="$2" 'function why(s) { print "#   " substr(s, 3, 200); k++ }
+	/^(not )?ok [0-9]+ /{
 		if (mode == "brief") {
 			print
 			k = 0
-			for (i = 0; $1 == "not" && i < n && k < 4; i++)
-				if (buf[i] ~ /FAIL|[Aa]ssert|not ok|triple|stuck|panic|BUG|[Tt]imed? ?out|[Ee]rror/) {
-					print "#   " substr(buf[i], 3, 200)
-					k++
+			for (i = 0; $1 == "not" && i < n && k < 4; i++) {
+				if (buf[i] ~ /Test Assertion Failure/) {
+					# A selftest assertion: where, its message
+					# (after the stack lines) and errno.
+					for (j = i + 3; j < n && buf[j] ~ /^# +[0-9]+\t|stack trace|addr2line|^# *$/; j++)
+						;
+					why(buf[i + 1])
+					if (j < n)
+						why(buf[j])
+					why(buf[i + 2])
+					i = j
+				} else if (buf[i] ~ /FAIL|[Aa]ssert|not ok|triple|stuck|panic|BUG|[Tt]imed? ?out|[Ee]rror/) {
+					why(buf[i])
 				}
+			}
 		} else if ($1 == "not") {
 			print "# --- evidence for: " $0
 			for (i = n > 100 ? n - 100 : 0; i < n; i++)

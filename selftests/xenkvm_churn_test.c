@@ -174,6 +174,29 @@ static void clear_guest_pages(struct reuse_vm *r)
 	memset(r->hva, 0, 2 * getpagesize());
 }
 
+/*
+ * Resolve both caches onto the current pages with one event, then clear
+ * them. The send ioctl may queue the event behind a worker that is still
+ * finishing the previous round, or leave the vcpu_info write to it: wait
+ * for the event rather than expect it on return.
+ */
+static void warm_up(struct reuse_vm *r)
+{
+	const volatile uint8_t *p = r->hva;
+	uint64_t t0;
+
+	clear_guest_pages(r);
+	TEST_ASSERT(xk_send(r->xfd, 9, 0) == 0, "warm-up send");
+	for (t0 = xk_now_ms(); xk_now_ms() - t0 < 10000; usleep(200))
+		if (xk_test_bit(p + XEN_SHINFO_PENDING_OFF, 9) &&
+		    p[0x1000 + XEN_VI_UPCALL_PENDING_OFF])
+			break;
+	TEST_ASSERT(xk_test_bit(p + XEN_SHINFO_PENDING_OFF, 9) &&
+		    p[0x1000 + XEN_VI_UPCALL_PENDING_OFF],
+		    "warm-up event not in the guest pages after 10 s");
+	clear_guest_pages(r);
+}
+
 static bool page_is(const uint8_t *p, uint8_t v)
 {
 	size_t i;
@@ -246,13 +269,7 @@ static void test_balloon_reuse(void)
 			rounds[which]++;
 			uint8_t *cand, *old;
 
-			/* Resolve both caches onto the current pages. */
-			clear_guest_pages(&r);
-			TEST_ASSERT(xk_send(r.xfd, 9, 0) == 0, "warm-up send");
-			TEST_ASSERT(xk_test_bit(r.hva + XEN_SHINFO_PENDING_OFF, 9) &&
-				    r.hva[0x1000 + XEN_VI_UPCALL_PENDING_OFF],
-				    "warm-up event not in the guest pages");
-			clear_guest_pages(&r);
+			warm_up(&r);
 
 			old = balloon_and_catch(&r, which, &cand);
 			fire_all(&r);
@@ -309,9 +326,7 @@ static void test_slot_replaced(void)
 	bool landed, untouched;
 
 	reuse_setup(&r, VM_MEM_SRC_ANONYMOUS);
-	clear_guest_pages(&r);
-	TEST_ASSERT(xk_send(r.xfd, 9, 0) == 0, "warm-up send");
-	clear_guest_pages(&r);
+	warm_up(&r);
 	before = malloc(len);
 	memcpy(before, r.hva, len);
 
@@ -361,9 +376,7 @@ static void test_stuck_flood(void)
 	uint64_t t0;
 
 	reuse_setup(&r, VM_MEM_SRC_ANONYMOUS);
-	clear_guest_pages(&r);
-	TEST_ASSERT(xk_send(r.xfd, 9, 0) == 0, "warm-up send");
-	clear_guest_pages(&r);
+	warm_up(&r);
 	TEST_ASSERT(!mprotect(r.hva, getpagesize(), PROT_READ), "mprotect ro");
 	for (i = 0; i < FLOOD_EVENTS; i++) {
 		/*
