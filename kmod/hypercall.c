@@ -160,9 +160,16 @@ static int xk_hcall_exit_to_user(struct kvm_vcpu *vcpu, struct xk_vm *xvm,
 	/*
 	 * Advancing RIP first may turn into a KVM_EXIT_DEBUG for a host
 	 * single-stepping the guest; the hypercall exit takes precedence
-	 * (it is rewritten below), the single-step stop is lost.
+	 * (it is rewritten below), the single-step stop is lost. Any other
+	 * stop means the skip itself failed (without NRIPS, KVM decodes the
+	 * instruction again and may not be able to): RIP has not moved, so
+	 * leave with KVM's emulation-failure exit rather than let the VMM
+	 * complete a call that the guest would then make a second time.
 	 */
-	kvm_skip_emulated_instruction(vcpu);
+	run->exit_reason = KVM_EXIT_UNKNOWN;
+	if (!kvm_skip_emulated_instruction(vcpu) &&
+	    run->exit_reason != KVM_EXIT_DEBUG)
+		return 0;
 
 	/* Until the VMM answers, the guest would see -ENOSYS. */
 	vcpu->arch.regs[VCPU_REGS_RAX] = hc->longmode ? (u64)-XK_XEN_ENOSYS :
