@@ -77,14 +77,12 @@ struct xk_vcpu *xk_vcpu_get(struct xk_vm *xvm, u32 idx)
 	xv->xvm = xvm;
 	xv->vcpu = vcpu;
 	xk_gpc_init(&xv->vcpu_info, xvm);
-	xk_gpc_init(&xv->runstate, xvm);
 	/* Xen vCPU id defaults to the KVM index, as KVM's own Xen does. */
 	xv->xen_vcpu_id = XK_NO_XEN_ID;
 	r = xa_err(xa_store(&xvm->vcpu_xa, idx, xv, GFP_KERNEL_ACCOUNT));
 	if (r) {
 		spin_lock(&xvm->gpc_list_lock);
 		list_del(&xv->vcpu_info.node);
-		list_del(&xv->runstate.node);
 		spin_unlock(&xvm->gpc_list_lock);
 		kfree(xv);
 		return ERR_PTR(r);

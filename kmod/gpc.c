@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * xenkvm: gfn->pfn caches for guest pages the module writes from any
- * context (shared_info, vcpu_info, runstate areas).
+ * context (shared_info, vcpu_info). Runstate areas, which may cross a
+ * page, pin their pages for each write instead (runstate.c).
  *
  * A cache is resolved (xk_gpc_refresh(), may sleep) as gfn -> hva with
  * gfn_to_hva() under kvm->srcu, hva -> page with get_user_pages_fast() and

@@ -84,7 +84,6 @@ struct xk_vcpu {
 	u32 xen_vcpu_id;
 	u8 upcall_vector;
 	struct xk_gpc vcpu_info;	/* inactive: use shared_info slot */
-	struct xk_gpc runstate;
 	/* Selector bits raised while vcpu_info could not be written. */
 	unsigned long pending_sel_shadow;
 	struct hrtimer timer;
