@@ -22,10 +22,11 @@ passed=0
 failed=0
 skipped=0
 failures=()
+flaky=()
 
 count_ktap() {
 	local file=$1 label=$2 p f s
-	p=$(grep -E '^ok [0-9]+ ' "$file" | grep -vc '# SKIP')
+	p=$(grep -E '^ok [0-9]+ ' "$file" | grep -vcE '# (SKIP|FLAKY)')
 	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$file")
 	f=$(grep -cE '^not ok [0-9]+ ' "$file")
 	passed=$((passed + p))
@@ -34,6 +35,9 @@ count_ktap() {
 	while read -r line; do
 		failures+=("$label: $line")
 	done < <(grep -E '^not ok [0-9]+ ' "$file")
+	while read -r line; do
+		flaky+=("$label: $line")
+	done < <(grep -E '^ok [0-9]+ .*# FLAKY' "$file")
 }
 
 host_test() {
@@ -119,7 +123,7 @@ report_results() {
 		if (mode == "brief") {
 			print
 			k = 0
-			for (i = 0; $1 == "not" && i < n && k < 4; i++) {
+			for (i = 0; ($1 == "not" || / # FLAKY/) && i < n && k < 4; i++) {
 				if (buf[i] ~ /Test Assertion Failure/) {
 					# A selftest assertion: where, its message
 					# (after the stack lines) and errno.
@@ -173,5 +177,9 @@ if [ ${#failures[@]} -gt 0 ]; then
 	echo "failures:"
 	printf '  %s\n' "${failures[@]}"
 fi
-echo "$passed passed, $failed failed, $skipped skipped"
+if [ ${#flaky[@]} -gt 0 ]; then
+	echo "flaky (failed once, passed when rerun; their first run is in the logs):"
+	printf '  %s\n' "${flaky[@]}"
+fi
+echo "$passed passed, ${#flaky[@]} flaky, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -279,5 +279,6 @@ elif [ -n "$planned" ] && [ $((passed + failed + skipped)) != "$planned" ]; then
 	failed=$((failed + 1))
 fi
 echo "$passed $failed $skipped" > "$out/counts"
-echo "testbed $kernel: $passed passed, $failed failed, $skipped skipped" >&2
+flaky=$(grep -cE '^ok [0-9]+ .*# FLAKY' "$log" || true)
+echo "testbed $kernel: $passed passed ($flaky of them on a rerun), $failed failed, $skipped skipped" >&2
 [ "$failed" = 0 ]
