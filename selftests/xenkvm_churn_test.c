@@ -527,6 +527,39 @@ static bool swap_active(void)
 	return n > 1;
 }
 
+/*
+ * For a port the guest counted short: is the event still pending in the
+ * guest's page (a notification went missing: selector, upcall_pending or
+ * the vector) or not there at all (written elsewhere, or consumed
+ * without being counted)?
+ */
+static void report_short_port(struct xkh *h, const struct writer *w)
+{
+	const volatile uint8_t *vi = h->hdr->use_vinfo[w->vcpu] ?
+		h->vinfo + 64 * w->vcpu : h->shinfo + 64 * w->vcpu;
+	unsigned int word = w->port / 64;
+
+	ksft_print_msg("port %u (vCPU %u, %s): guest counted %u of %u; pending %d, masked %d; vCPU's selector bit %d, upcall_pending %u, upcalls %lu, events %lu\n",
+		       w->port, w->vcpu, w->efd >= 0 ? "irqfd" : "ioctl",
+		       h->count[w->port], ROUNDS,
+		       xk_test_bit(h->shinfo + XEN_SHINFO_PENDING_OFF, w->port),
+		       xk_test_bit(h->shinfo + XEN_SHINFO_MASK_OFF_64, w->port),
+		       (int)(*(const volatile uint64_t *)(vi + XEN_VI_PENDING_SEL_OFF_64) >> word & 1),
+		       vi[XEN_VI_UPCALL_PENDING_OFF], (unsigned long)h->hdr->upcalls[w->vcpu],
+		       (unsigned long)h->hdr->events[w->vcpu]);
+}
+
+static void report_stats(const struct xenkvm_stats *a, const struct xenkvm_stats *b)
+{
+	ksft_print_msg("module: %llu deliveries (%llu atomic, %llu deferred), %llu already pending, %llu masked, %llu upcalls injected\n",
+		       (unsigned long long)(b->deliveries - a->deliveries),
+		       (unsigned long long)(b->delivered_atomic - a->delivered_atomic),
+		       (unsigned long long)(b->delivered_deferred - a->delivered_deferred),
+		       (unsigned long long)(b->already_pending - a->already_pending),
+		       (unsigned long long)(b->masked - a->masked),
+		       (unsigned long long)(b->upcalls - a->upcalls));
+}
+
 static void test_running_churn(void)
 {
 	struct xenkvm_irq_routing *rt;
@@ -572,6 +605,12 @@ static void test_running_churn(void)
 		total += h.count[w[i].port];
 	}
 	xk_get_stats(h.xfd, &after);
+	if (settled != NPORTS + 1) {
+		for (i = 0; i <= NPORTS; i++)
+			if (h.count[w[i].port] != ROUNDS)
+				report_short_port(&h, &w[i]);
+		report_stats(&before, &after);
+	}
 
 	ksft_print_msg("churn: %lu pageouts (%lu left memory; swap %s), %lu migrations (%d node(s)), %lu dirty-log flips, %lu DONTNEED, %lu mprotect\n",
 		       n_pageout, n_swapped, swap_active() ? "on" : "off",
