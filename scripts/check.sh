@@ -134,7 +134,7 @@ report_results() {
 						why(buf[j])
 					why(buf[i + 2])
 					i = j
-				} else if (buf[i] ~ /FAIL|[Aa]ssert|not ok|triple|stuck|panic|BUG|[Tt]imed? ?out|[Ee]rror/) {
+				} else if (buf[i] ~ /FAIL|[Aa]ssert|not ok|triple|shutdown exit|stuck|panic|BUG|[Tt]imed? ?out|[Ee]rror/) {
 					why(buf[i])
 				}
 			}
