@@ -3,8 +3,8 @@
 #
 #   scripts/testbed.sh --kernel 6.1|6.12|debug --suite NAME[,NAME...]
 #                      [--timeout SECONDS] [--test-timeout SECONDS]
-#                      [--smp N] [--no-build] [--log FILE]
-#                      [--env NAME=VALUE]...
+#                      [--smp N] [--tcg multi|single] [--no-build]
+#                      [--log FILE] [--env NAME=VALUE]...
 #   scripts/testbed.sh --kernel 6.1 --suite demo --interactive [--demo-backend B]
 #
 # This build host cannot load modules and its KVM cannot run Linux guests,
@@ -33,6 +33,7 @@ suites=module
 vm_timeout=1500
 test_timeout=600
 smp=2
+tcg=multi
 build=1
 log=
 interactive=0
@@ -51,6 +52,9 @@ while [ $# -gt 0 ]; do
 	--timeout) vm_timeout=$2; shift ;;
 	--test-timeout) test_timeout=$2; shift ;;
 	--smp) smp=$2; shift ;;
+	--tcg)
+		case $2 in multi|single) tcg=$2 ;; *) echo "testbed: --tcg: multi or single" >&2; exit 2 ;; esac
+		shift ;;
 	--no-build) build=0 ;;
 	--log) log=$2; shift ;;
 	--interactive) interactive=1 ;;
@@ -240,22 +244,52 @@ echo "testbed: booting L1 $abi (suites: $suites; VM timeout ${vm_timeout}s)" >&2
 append="console=ttyS0 quiet panic=-1 oops=panic xk.suites=$suites xk.timeout=$test_timeout xk.backend=$demo_backend"
 if [ "$interactive" = 1 ]; then
 	# The user's terminal is the serial console; Ctrl-a x leaves QEMU.
-	exec "$qemu" -accel tcg,thread=multi,tb-size=512 -cpu max -M pc -m 4096 \
+	exec "$qemu" -accel "tcg,thread=$tcg,tb-size=512" -cpu max -M pc -m 4096 \
 		-smp "$smp" -display none -vga none -nic none -no-reboot \
 		-serial mon:stdio -kernel "$vmlinuz" \
 		-initrd "$out/initrd.cpio" -append "$append"
 fi
 
+# An L1 still running near the VM timeout is wedged (its per-test
+# timeouts ended long before): have it say where before it is killed.
+# Through QEMU's monitor, on two FIFOs: SysRq (L1's init enables it) at
+# console log level 8 for the blocked tasks (w) and every CPU's backtrace
+# (l), on the console; then each vCPU's registers, for a CPU that can no
+# longer print, into $out/l1-state.
+monitor=$out/monitor
+l1_state=$out/l1-state
+dump_l1_state() {
+	local key
+	sleep "$1"
+	for key in alt-sysrq-8 alt-sysrq-w alt-sysrq-l; do
+		echo "sendkey $key" > "$monitor.in"
+		sleep 5
+	done
+	echo "info registers -a" > "$monitor.in"
+	sleep 3
+	timeout 2 cat "$monitor.out" |
+		grep -aE '^CPU#|^RIP=|^RAX=|^RSI=|^CR0=' > "$l1_state"
+}
+
+rm -f "$monitor.in" "$monitor.out" "$l1_state"
+mkfifo "$monitor.in" "$monitor.out"
+dump_at=$((vm_timeout > 120 ? vm_timeout - 60 : vm_timeout / 2))
+dump_l1_state "$dump_at" 2>/dev/null &
+dumper=$!
+
 set +e
 # The console goes through tr line-buffered, so the log can be followed
 # while the VM runs.
 timeout -k 10 "$vm_timeout" "$qemu" \
-	-accel tcg,thread=multi,tb-size=512 -cpu max -M pc -m 4096 -smp "$smp" \
-	-display none -vga none -nic none -no-reboot -monitor none \
+	-accel "tcg,thread=$tcg,tb-size=512" -cpu max -M pc -m 4096 -smp "$smp" \
+	-display none -vga none -nic none -no-reboot -monitor "pipe:$monitor" \
 	-serial stdio -kernel "$vmlinuz" -initrd "$out/initrd.cpio" \
 	-append "$append" \
 	< /dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$log"
 qrc=${PIPESTATUS[0]}
+pkill -P "$dumper" 2>/dev/null	# its sleep first, or it outlives us
+kill "$dumper" 2>/dev/null
+wait "$dumper" 2>/dev/null
 set -e
 
 # Count only L1's top-level KTAP lines (the suites' own output is "# "
@@ -273,6 +307,10 @@ if [ "$done_line" = 0 ]; then
 	# oops=panic), before the full log.
 	sed -n 's/^# running \(.*\)$/#   L1 was running \1/p' "$log" | tail -n1
 	grep -vE '^(# |ok |not ok )' "$log" | tail -n 30 | sed 's/^/#   | /'
+	if [ -s "$l1_state" ]; then
+		echo "#   L1's vCPUs just before the VM timeout:"
+		sed 's/^/#   | /' "$l1_state"
+	fi
 	failed=$((failed + 1))
 elif [ -n "$planned" ] && [ $((passed + failed + skipped)) != "$planned" ]; then
 	echo "not ok - testbed L1 $abi ran $((passed + failed + skipped)) of $planned tests"
