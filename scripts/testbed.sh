@@ -306,7 +306,14 @@ if [ "$done_line" = 0 ]; then
 	# running and what L1's kernel said last (an oops panics it:
 	# oops=panic), before the full log.
 	sed -n 's/^# running \(.*\)$/#   L1 was running \1/p' "$log" | tail -n1
-	grep -vE '^(# |ok |not ok )' "$log" | tail -n 30 | sed 's/^/#   | /'
+	# L1's last words before the SysRq dump, then the dump condensed:
+	# each blocked task and each CPU with its first frames.
+	grep -vE '^(# |ok |not ok )' "$log" | sed '/sysrq: Changing Loglevel/,$d' |
+		tail -n 20 | sed 's/^/#   | /'
+	sed -n '/sysrq: Changing Loglevel/,$p' "$log" | awk '
+		/task:|NMI backtrace for cpu|RIP: 0010:/ { print; n = 6; next }
+		n > 0 && /\] +[a-z_][a-z0-9_.]*\+0x/ && !/\] +\? / { print; n-- }' |
+		head -n 60 | sed 's/^\[ *[0-9.]*\] */#   > /'
 	if [ -s "$l1_state" ]; then
 		echo "#   L1's vCPUs just before the VM timeout:"
 		sed 's/^/#   | /' "$l1_state"
