@@ -138,16 +138,21 @@ static void xk_vi_raise(struct xk_vm *xvm, struct xk_vcpu *xv, void *vi,
 }
 
 /*
- * Step 3 and 4 for @xv, selector bits @sel. shared_info's read lock is
- * held by the caller (its slot may be the vcpu_info). If the vCPU's own
- * vcpu_info cannot be written, park the bits in the shadow and let the
- * worker fold them in. Returns true if the worker is needed.
+ * Step 3 and 4 for @xv, selector bits @sel. @shinfo is the shared_info
+ * page the caller has just made the port pending in, with its cache's
+ * read lock held: a vCPU without a vcpu_info of its own is signalled in
+ * its slot of that same page. It is not checked again here: the memslot
+ * generation can move at any time (dirty logging on or off), and a second
+ * check failing after step 1 would leave the port pending with no upcall
+ * at all. The page itself cannot go while the lock is held.
+ * If the vCPU's own vcpu_info cannot be written, park the bits in the
+ * shadow and let the worker fold them in. Returns true if the worker is
+ * needed.
  */
 static bool xk_vcpu_raise(struct xk_vm *xvm, struct xk_vcpu *xv,
-			  unsigned long sel, bool lm)
+			  void *shinfo, unsigned long sel, bool lm)
 {
 	struct xk_gpc *gpc = &xv->vcpu_info;
-	struct xk_gpc *sh = &xvm->shared_info;
 	unsigned long flags;
 	u32 id = READ_ONCE(xv->xen_vcpu_id);
 	bool need_work = false;
@@ -160,8 +165,8 @@ static bool xk_vcpu_raise(struct xk_vm *xvm, struct xk_vcpu *xv,
 			atomic_long_or(sel, (atomic_long_t *)&xv->pending_sel_shadow);
 			need_work = true;
 		}
-	} else if (id < XK_LEGACY_VCPUS && xk_gpc_check(sh)) {
-		xk_vi_raise(xvm, xv, sh->khva + id * XK_VI_SIZE, sel, lm);
+	} else if (id < XK_LEGACY_VCPUS) {
+		xk_vi_raise(xvm, xv, shinfo + id * XK_VI_SIZE, sel, lm);
 	}
 	/* else: nowhere to signal; the port stays pending, as in Xen. */
 	read_unlock_irqrestore(&gpc->lock, flags);
@@ -199,7 +204,7 @@ static int xk_try_deliver(struct xk_vm *xvm, u32 port, struct xk_vcpu *xv,
 		} else if (xv) {
 			unsigned long sel = BIT(lm ? port / 64 : port / 32);
 
-			*need_work |= xk_vcpu_raise(xvm, xv, sel, lm);
+			*need_work |= xk_vcpu_raise(xvm, xv, sh->khva, sel, lm);
 		}
 	}
 	read_unlock_irqrestore(&sh->lock, flags);
