@@ -276,6 +276,12 @@ mkfifo "$monitor.in" "$monitor.out"
 dump_at=$((vm_timeout > 120 ? vm_timeout - 60 : vm_timeout / 2))
 dump_l1_state "$dump_at" 2>/dev/null &
 dumper=$!
+stop_dumper() {
+	pkill -P "$dumper" 2>/dev/null	# its sleep first, or it outlives us
+	kill "$dumper" 2>/dev/null
+	wait "$dumper" 2>/dev/null
+}
+trap stop_dumper EXIT
 
 set +e
 # The console goes through tr line-buffered, so the log can be followed
@@ -287,9 +293,7 @@ timeout -k 10 "$vm_timeout" "$qemu" \
 	-append "$append" \
 	< /dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$log"
 qrc=${PIPESTATUS[0]}
-pkill -P "$dumper" 2>/dev/null	# its sleep first, or it outlives us
-kill "$dumper" 2>/dev/null
-wait "$dumper" 2>/dev/null
+stop_dumper
 set -e
 
 # Count only L1's top-level KTAP lines (the suites' own output is "# "
