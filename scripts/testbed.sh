@@ -276,10 +276,11 @@ mkfifo "$monitor.in" "$monitor.out"
 dump_at=$((vm_timeout > 120 ? vm_timeout - 60 : vm_timeout / 2))
 dump_l1_state "$dump_at" 2>/dev/null &
 dumper=$!
+# Also the EXIT trap, under set -e: nothing here may fail the script.
 stop_dumper() {
-	pkill -P "$dumper" 2>/dev/null	# its sleep first, or it outlives us
-	kill "$dumper" 2>/dev/null
-	wait "$dumper" 2>/dev/null
+	pkill -P "$dumper" 2>/dev/null || true	# its sleep first, or it outlives us
+	kill "$dumper" 2>/dev/null || true
+	wait "$dumper" 2>/dev/null || true
 }
 trap stop_dumper EXIT
 
