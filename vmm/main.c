@@ -225,10 +225,10 @@ static enum vm_exit_reason run_once(const struct vm_config *cfg)
 	vm_request_stop(vm, VM_EXIT_ERROR);
 	vcpus_join(vm);
 	why = vm->exit_reason;
-	for (unsigned int i = 0; vm->interrupted && i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_dump_regs(vm->vcpus[i]);
 	if (vm->interrupted) {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i])
+				vcpu_dump_regs(vm->vcpus[i]);
 		xen_evtchn_dump(vm, stderr);
 		xs_service_dump(pv.xs, stderr);
 	}
