@@ -149,6 +149,17 @@ report_results() {
 	/^# /{ buf[n++] = $0 }' "$1"
 }
 
+# Why an L1 did not finish, in one line for the summary (a CI report may
+# show nothing else): the test it was running and its kernel's first oops
+# line, from testbed.sh's report.
+unfinished_why() {
+	local running oops
+	running=$(sed -n 's/^#   L1 was running //p' "$1" | tail -n1)
+	oops=$(sed -n 's/^#   | \[ *[0-9.]*\] //p' "$1" |
+		grep -m1 -E 'BUG:|Oops|general protection|stack guard|Kernel panic|WARNING:')
+	echo " (in ${running:-?}: ${oops:-no oops: a hang or the VM timeout})"
+}
+
 suites=${SUITES:-$(default_suites)}
 for k in ${KERNELS:-6.1 6.12}; do
 	echo "== testbed: L1 kernel $k, suites $suites"
@@ -163,7 +174,7 @@ for k in ${KERNELS:-6.1 6.12}; do
 		echo "not ok - testbed-$k did not finish (see $out/testbed-$k.out)"
 		tail -n 40 "$out/testbed-$k.out" | sed 's/^/# /'
 		failed=$((failed + 1))
-		failures+=("testbed-$k:unfinished")
+		failures+=("testbed-$k:unfinished$(unfinished_why "$out/testbed-$k.out")")
 	elif [ $rc != 0 ] && ! grep -qE '^not ok ' "$out/testbed-$k.log"; then
 		echo "not ok - testbed-$k failed (status $rc)"
 		tail -n 20 "$out/testbed-$k.out" | sed 's/^/# /'

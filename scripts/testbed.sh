@@ -305,16 +305,27 @@ failed=$(grep -cE '^not ok [0-9]+ ' "$log" || true)
 planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | tail -n1)
 done_line=$(grep -c '^XENKVM-TESTBED-DONE' "$log" || true)
 
+# The first line of an L1 oops or panic.
+l1_oops='BUG:|Oops|general protection|stack guard|stack-protector|Kernel panic|WARNING:|double fault'
+
 if [ "$done_line" = 0 ]; then
 	echo "not ok - testbed L1 $abi did not finish (qemu status $qrc: timeout, panic or hang)"
 	# A CI log shows little around this line: say here which test was
 	# running and what L1's kernel said last (an oops panics it:
 	# oops=panic), before the full log.
 	sed -n 's/^# running \(.*\)$/#   L1 was running \1/p' "$log" | tail -n1
-	# L1's last words before the SysRq dump, then the dump condensed:
-	# each blocked task and each CPU with its first frames.
+	# L1's words before the SysRq dump: from its first oops line if it
+	# has one (what broke, where, and the call trace's top), else its
+	# last 20 lines; then the dump condensed: each blocked task and each
+	# CPU with its first frames.
 	grep -vE '^(# |ok |not ok )' "$log" | sed '/sysrq: Changing Loglevel/,$d' |
-		tail -n 20 | sed 's/^/#   | /'
+		awk -v re="$l1_oops" '
+		{ last[NR % 20] = $0 }
+		!first && $0 ~ re { first = NR }
+		first && NR < first + 24 { print }
+		first && NR >= first + 24 && /Kernel panic/ { print }
+		END { if (!first) for (i = NR - 19; i <= NR; i++) if (i > 0) print last[i % 20] }' |
+		sed 's/^/#   | /'
 	sed -n '/sysrq: Changing Loglevel/,$p' "$log" | awk '
 		/task:|NMI backtrace for cpu|RIP: 0010:/ { print; n = 6; next }
 		n > 0 && /\] +[a-z_][a-z0-9_.]*\+0x/ && !/\] +\? / { print; n-- }' |
