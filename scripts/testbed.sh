@@ -23,7 +23,9 @@
 # serial console, streamed here. The exit status is the suites'; the counts
 # are written to build/testbed/<kernel>/counts ("passed failed skipped").
 # Every layer has a timeout: the whole VM (--timeout, default 1500 s), and
-# each test inside it (--test-timeout, default 600 s).
+# each test inside it (--test-timeout, default 600 s). An L1 that dies
+# under a test is booted again to rerun that test and go on (see
+# "One rerun, in plain sight" in Documentation/testbed.rst).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -284,16 +286,67 @@ stop_dumper() {
 }
 trap stop_dumper EXIT
 
-set +e
+# Boot L1 for at most @2 seconds with @1 added to its command line,
+# appending its console to the log; returns QEMU's status (124: timeout).
 # The console goes through tr line-buffered, so the log can be followed
 # while the VM runs.
-timeout -k 10 "$vm_timeout" "$qemu" \
-	-accel "tcg,thread=$tcg,tb-size=512" -cpu max -M pc -m 4096 -smp "$smp" \
-	-display none -vga none -nic none -no-reboot -monitor "pipe:$monitor" \
-	-serial stdio -kernel "$vmlinuz" -initrd "$out/initrd.cpio" \
-	-append "$append" \
-	< /dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$log"
-qrc=${PIPESTATUS[0]}
+boot_l1() {
+	timeout -k 10 "$2" "$qemu" \
+		-accel "tcg,thread=$tcg,tb-size=512" -cpu max -M pc -m 4096 \
+		-smp "$smp" -display none -vga none -nic none -no-reboot \
+		-monitor "pipe:$monitor" -serial stdio -kernel "$vmlinuz" \
+		-initrd "$out/initrd.cpio" -append "$append $1" \
+		< /dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee -a "$log"
+	return "${PIPESTATUS[0]}"
+}
+
+# The first line of an L1 oops or panic.
+l1_oops='BUG:|Oops|general protection|stack guard|stack-protector|Kernel panic|WARNING:|double fault'
+
+# An L1 that dies mid-run (a panic, or QEMU gone) is booted again, at most
+# twice a run and within the same VM timeout, to run the rest: first the
+# test it died in, as that test's rerun (FLAKY if it passes, as for any
+# rerun; see run-suites), then the tests after it. A test that takes a
+# fresh L1 down too ends the run, as does the VM timeout (a hang).
+# XK_RERUN=0 turns this off with the reruns.
+may_resume() {
+	local e
+	for e in "${l1_env[@]}"; do
+		[ "$e" != XK_RERUN=0 ] || return 1
+	done
+}
+
+# The console of the last L1 booted, without the suites' KTAP.
+last_l1_console() {
+	awk '/^# testbed: booting a fresh L1/ { n = 0; next } { line[n++] = $0 }
+		END { for (i = 0; i < n; i++) print line[i] }' "$log" |
+		grep -avE '^(# |ok |not ok )'
+}
+
+set +e
+: > "$log"
+started=$(date +%s)
+resume_at=
+resumes=0
+while :; do
+	boot_l1 "${resume_at:+xk.resume=$resume_at}" \
+		$((vm_timeout - ($(date +%s) - started)))
+	qrc=$?
+	grep -q '^XENKVM-TESTBED-DONE' "$log" && break
+	case $qrc in 124|137) break ;; esac	# the VM timeout: a hang
+	[ $resumes -lt 2 ] && may_resume || break
+	reported=$(grep -cE '^(not )?ok [0-9]+ ' "$log")
+	[ $((reported + 1)) != "$resume_at" ] || break	# it died twice
+	[ $((vm_timeout - ($(date +%s) - started))) -gt 180 ] || break
+	resume_at=$((reported + 1))
+	resumes=$((resumes + 1))
+	{
+		echo "# $(sed -n 's/^# running //p' "$log" | tail -n1): L1 died while it ran:" \
+			"$(last_l1_console | grep -aE "$l1_oops" | tail -n1 |
+			sed 's/^\[ *[0-9.]*\] //')"
+		echo "# testbed: booting a fresh L1 to go on from test $resume_at"
+	} | tee -a "$log"
+done
 stop_dumper
 set -e
 
@@ -305,9 +358,6 @@ failed=$(grep -cE '^not ok [0-9]+ ' "$log" || true)
 planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | tail -n1)
 done_line=$(grep -c '^XENKVM-TESTBED-DONE' "$log" || true)
 
-# The first line of an L1 oops or panic.
-l1_oops='BUG:|Oops|general protection|stack guard|stack-protector|Kernel panic|WARNING:|double fault'
-
 if [ "$done_line" = 0 ]; then
 	echo "not ok - testbed L1 $abi did not finish (qemu status $qrc: timeout, panic or hang)"
 	# A CI log shows little around this line: say here which test was
@@ -318,7 +368,7 @@ if [ "$done_line" = 0 ]; then
 	# has one (what broke, where, and the call trace's top), else its
 	# last 20 lines; then the dump condensed: each blocked task and each
 	# CPU with its first frames.
-	grep -vE '^(# |ok |not ok )' "$log" | sed '/sysrq: Changing Loglevel/,$d' |
+	last_l1_console | sed '/sysrq: Changing Loglevel/,$d' |
 		awk -v re="$l1_oops" '
 		{ last[NR % 20] = $0 }
 		!first && $0 ~ re { first = NR }
