@@ -359,6 +359,14 @@ struct host {
 	volatile int stop;
 	uint64_t exits[NVCPUS], bad_exits[NVCPUS], syncs, reconfigs;
 	uint64_t flips;
+	/*
+	 * What each vCPU thread last got from KVM_RUN, for the watchdog: a
+	 * stuck call that keeps leaving KVM_RUN (the same exit, or an errno
+	 * the loop retries) is not one that never leaves it.
+	 */
+	uint64_t runs[NVCPUS];
+	int last_errno[NVCPUS];
+	uint32_t last_exit[NVCPUS];
 	pthread_mutex_t lock;
 	uint64_t rng;
 };
@@ -425,6 +433,9 @@ static void *vcpu_thread(void *arg)
 	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	for (;;) {
 		r = __vcpu_run(vcpu);
+		__atomic_store_n(&H.last_errno[idx], r < 0 ? errno : 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&H.last_exit[idx], run->exit_reason, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&H.runs[idx], 1, __ATOMIC_RELAXED);
 		if (r < 0 && (errno == EINTR || errno == EFAULT || errno == EAGAIN))
 			continue;	/* EFAULT: a page read-only a moment */
 		TEST_ASSERT(!r, "KVM_RUN: %s", strerror(errno));
@@ -503,11 +514,14 @@ static void *churn_thread(void *arg)
  */
 static void watchdog(void)
 {
-	uint64_t last[NVCPUS] = {}, since[NVCPUS], done;
+	uint64_t last[NVCPUS] = {}, since[NVCPUS], runs_then[NVCPUS], done, exits;
+	struct xenkvm_stats st;
 	unsigned int i, j, running;
 
-	for (i = 0; i < NVCPUS; i++)
+	for (i = 0; i < NVCPUS; i++) {
 		since[i] = xk_now_ms();
+		runs_then[i] = 0;
+	}
 	do {
 		usleep(200 * 1000);
 		running = 0;
@@ -519,6 +533,7 @@ static void watchdog(void)
 			if (done != last[i] || done >= ncalls) {
 				last[i] = done;
 				since[i] = xk_now_ms();
+				runs_then[i] = __atomic_load_n(&H.runs[i], __ATOMIC_RELAXED);
 				continue;
 			}
 			if (xk_now_ms() - since[i] < 60000)
@@ -528,6 +543,19 @@ static void watchdog(void)
 			for (j = 0; j < 6; j++)
 				printf(" %#lx", (unsigned long)mb->a[j]);
 			printf("\n");
+			ksft_print_msg("  KVM_RUN returned %lu times since; last: %s, errno %d (%s)\n",
+				       (unsigned long)(__atomic_load_n(&H.runs[i], __ATOMIC_RELAXED) -
+						       runs_then[i]),
+				       exit_reason_str(__atomic_load_n(&H.last_exit[i], __ATOMIC_RELAXED)),
+				       __atomic_load_n(&H.last_errno[i], __ATOMIC_RELAXED),
+				       strerror(__atomic_load_n(&H.last_errno[i], __ATOMIC_RELAXED)));
+			for (exits = 0, j = 0; j < NVCPUS; j++)
+				exits += H.exits[j];
+			if (!xk_get_stats(H.xfd, &st))
+				ksft_print_msg("  module: %llu calls in the kernel, %llu to userspace; the test saw %lu exits\n",
+					       (unsigned long long)st.hcalls_in_kernel,
+					       (unsigned long long)st.hcalls_to_user,
+					       (unsigned long)exits);
 			if (mb->a[1] >= BASE && mb->a[1] + 24 <= BASE + PAGES * 0x1000ULL) {
 				uint64_t *p = addr_gpa2hva(H.vm, mb->a[1]);
 
@@ -569,7 +597,9 @@ static bool churn_wanted(void)
  *   instruction fetch (error code 0x10) at its own code, whose delivery
  *   fails too (6.1: 1 of 12 runs under load, and twice in a row in one
  *   quiet clean-clone make check; 6.12: twice before);
- * - a vCPU stops returning from a hypercall (6.1, once);
+ * - a vCPU stops returning from a hypercall (6.1, twice: once under
+ *   -cpu max, once in 16 churn runs under -cpu max,la57=off, which ran
+ *   the other 15 clean; both times a call that exits to userspace);
  * - with the page churn (churn_wanted()), L1 itself is corrupted.
  *
  * The same #PF-after-hypercall triple fault has been seen in Linux guests
