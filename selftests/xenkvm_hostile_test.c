@@ -29,9 +29,12 @@
  * a million on the debug kernel. XK_HOSTILE_SEED varies the sequence.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "test_util.h"
 #include "kvm_util.h"
@@ -367,6 +370,10 @@ struct host {
 	uint64_t runs[NVCPUS];
 	int last_errno[NVCPUS];
 	uint32_t last_exit[NVCPUS];
+	/* For a stuck vCPU: its thread, and its registers on request. */
+	pid_t tid[NVCPUS];
+	pthread_t thread[NVCPUS];
+	volatile int want_regs[NVCPUS];
 	pthread_mutex_t lock;
 	uint64_t rng;
 };
@@ -421,6 +428,26 @@ static void reconfigure(void)
 	__atomic_add_fetch(&H.reconfigs, 1, __ATOMIC_RELAXED);
 }
 
+/* SIGUSR1 only interrupts KVM_RUN (no SA_RESTART). */
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+/* On the vCPU thread, kicked out of KVM_RUN by the watchdog. */
+static void report_stuck_regs(struct kvm_vcpu *vcpu, unsigned int idx)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	vcpu_regs_get(vcpu, &regs);
+	vcpu_sregs_get(vcpu, &sregs);
+	ksft_print_msg("  vCPU %u: rip %#llx rsp %#llx rax %#llx rflags %#llx cr2 %#llx cr3 %#llx\n",
+		       idx, regs.rip, regs.rsp, regs.rax, regs.rflags,
+		       sregs.cr2, sregs.cr3);
+	H.want_regs[idx] = 0;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	unsigned int idx = (unsigned int)(uintptr_t)arg;
@@ -430,9 +457,13 @@ static void *vcpu_thread(void *arg)
 	struct ucall uc;
 	int r, j;
 
+	H.tid[idx] = syscall(SYS_gettid);
+	H.thread[idx] = pthread_self();
 	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	for (;;) {
 		r = __vcpu_run(vcpu);
+		if (r < 0 && errno == EINTR && H.want_regs[idx])
+			report_stuck_regs(vcpu, idx);
 		__atomic_store_n(&H.last_errno[idx], r < 0 ? errno : 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&H.last_exit[idx], run->exit_reason, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&H.runs[idx], 1, __ATOMIC_RELAXED);
@@ -509,6 +540,37 @@ static void *churn_thread(void *arg)
 }
 
 /*
+ * Where a stuck vCPU's thread is: its scheduler state and kernel stack,
+ * then, if a signal gets it out of KVM_RUN, the guest's registers.
+ */
+static void report_stuck_thread(unsigned int i)
+{
+	char path[64], line[256];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", H.tid[i]);
+	f = fopen(path, "r");
+	if (f && fgets(line, sizeof(line), f) && strrchr(line, ')'))
+		ksft_print_msg("  thread %d state %.1s\n", H.tid[i],
+			       strrchr(line, ')') + 2);
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stack", H.tid[i]);
+	f = fopen(path, "r");
+	for (n = 0; f && n < 16 && fgets(line, sizeof(line), f); n++)
+		ksft_print_msg("    %s", line);
+	if (f)
+		fclose(f);
+	H.want_regs[i] = 1;
+	pthread_kill(H.thread[i], SIGUSR1);
+	for (n = 0; n < 20 && H.want_regs[i]; n++)
+		usleep(100 * 1000);
+	if (H.want_regs[i])
+		ksft_print_msg("  vCPU %u did not leave KVM_RUN on a signal in 2 s\n", i);
+}
+
+/*
  * A call that never returns fails the test with what it was, instead of
  * running into the suite's timeout with nothing to show.
  */
@@ -556,6 +618,7 @@ static void watchdog(void)
 					       (unsigned long long)st.hcalls_in_kernel,
 					       (unsigned long long)st.hcalls_to_user,
 					       (unsigned long)exits);
+			report_stuck_thread(i);
 			if (mb->a[1] >= BASE && mb->a[1] + 24 <= BASE + PAGES * 0x1000ULL) {
 				uint64_t *p = addr_gpa2hva(H.vm, mb->a[1]);
 
@@ -597,9 +660,9 @@ static bool churn_wanted(void)
  *   instruction fetch (error code 0x10) at its own code, whose delivery
  *   fails too (6.1: 1 of 12 runs under load, and twice in a row in one
  *   quiet clean-clone make check; 6.12: twice before);
- * - a vCPU stops returning from a hypercall (6.1, twice: once under
- *   -cpu max, once in 16 churn runs under -cpu max,la57=off, which ran
- *   the other 15 clean; both times a call that exits to userspace);
+ * - a vCPU stops returning from a hypercall: KVM_RUN does not return
+ *   for a minute (6.1, once under -cpu max, four times in 47 churn runs
+ *   under -cpu max,la57=off, which also had two triple faults);
  * - with the page churn (churn_wanted()), L1 itself is corrupted.
  *
  * The same #PF-after-hypercall triple fault has been seen in Linux guests
@@ -650,6 +713,8 @@ int main(int argc, char **argv)
 	memset(&H, 0, sizeof(H));
 	pthread_mutex_init(&H.lock, NULL);
 	H.rng = 0x1234567887654321ULL;
+	TEST_ASSERT(!sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = kick_handler },
+			       NULL), "sigaction");
 	H.vm = vm_create_with_vcpus(NVCPUS, guest_code, H.vcpu);
 	vm_init_descriptor_tables(H.vm);
 	for (i = 0; i < NVCPUS; i++)
