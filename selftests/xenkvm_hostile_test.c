@@ -661,8 +661,10 @@ static bool churn_wanted(void)
  *   fails too (6.1: 1 of 12 runs under load, and twice in a row in one
  *   quiet clean-clone make check; 6.12: twice before);
  * - a vCPU stops returning from a hypercall: KVM_RUN does not return
- *   for a minute (6.1, once under -cpu max, four times in 47 churn runs
- *   under -cpu max,la57=off, which also had two triple faults);
+ *   for a minute (6.1, once under -cpu max, six times in 72 churn runs
+ *   under -cpu max,la57=off, which also had four triple faults); the two
+ *   whose registers report_stuck_thread() read had L1's own RIP, RSP,
+ *   CR3 and VMCB address in the guest state (Documentation/testbed.rst);
  * - with the page churn (churn_wanted()), L1 itself is corrupted.
  *
  * The same #PF-after-hypercall triple fault has been seen in Linux guests
