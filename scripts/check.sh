@@ -151,12 +151,11 @@ report_results() {
 
 # Why an L1 did not finish, in one line for the summary (a CI report may
 # show nothing else): the test it was running and its kernel's first oops
-# line, from testbed.sh's report.
+# line, as testbed.sh's report names them.
 unfinished_why() {
 	local running oops
 	running=$(sed -n 's/^#   L1 was running //p' "$1" | tail -n1)
-	oops=$(sed -n 's/^#   | \[ *[0-9.]*\] //p' "$1" |
-		grep -m1 -E 'BUG:|Oops|general protection|stack guard|Kernel panic|WARNING:')
+	oops=$(sed -n 's/^#   L1 oopsed: //p' "$1" | tail -n1)
 	echo " (in ${running:-?}: ${oops:-no oops: a hang or the VM timeout})"
 }
 

@@ -331,21 +331,25 @@ last_l1_console() {
 		grep -avE '^(# |ok |not ok )'
 }
 
+# Seconds left of the VM timeout, which all of a run's L1 boots share.
+remaining() {
+	echo $((vm_timeout - ($(date +%s) - started)))
+}
+
 set +e
 : > "$log"
 started=$(date +%s)
 resume_at=
 resumes=0
 while :; do
-	boot_l1 "${resume_at:+xk.resume=$resume_at}" \
-		$((vm_timeout - ($(date +%s) - started)))
+	boot_l1 "${resume_at:+xk.resume=$resume_at}" "$(remaining)"
 	qrc=$?
 	grep -q '^XENKVM-TESTBED-DONE' "$log" && break
 	case $qrc in 124|137) break ;; esac	# the VM timeout: a hang
 	[ $resumes -lt 2 ] && may_resume || break
 	reported=$(grep -cE '^(not )?ok [0-9]+ ' "$log")
 	[ $((reported + 1)) != "$resume_at" ] || break	# it died twice
-	[ $((vm_timeout - ($(date +%s) - started))) -gt 180 ] || break
+	[ "$(remaining)" -gt 180 ] || break
 	resume_at=$((reported + 1))
 	resumes=$((resumes + 1))
 	{
@@ -372,6 +376,7 @@ if [ "$done_line" = 0 ]; then
 	# running and what L1's kernel said last (an oops panics it:
 	# oops=panic), before the full log.
 	sed -n 's/^# running \(.*\)$/#   L1 was running \1/p' "$log" | tail -n1
+	last_l1_console | grep -aE -m1 "$l1_oops" | sed 's/^\[ *[0-9.]*\] //; s/^/#   L1 oopsed: /'
 	# L1's words before the SysRq dump: from its first oops line if it
 	# has one (what broke, where, and the call trace's top), else its
 	# last 20 lines; then the dump condensed: each blocked task and each
