@@ -445,6 +445,7 @@ static void report_stuck_regs(struct kvm_vcpu *vcpu, unsigned int idx)
 	ksft_print_msg("  vCPU %u: rip %#llx rsp %#llx rax %#llx rflags %#llx cr2 %#llx cr3 %#llx\n",
 		       idx, regs.rip, regs.rsp, regs.rax, regs.rflags,
 		       sregs.cr2, sregs.cr3);
+	vcpu->run->immediate_exit = 0;
 	H.want_regs[idx] = 0;
 }
 
@@ -545,15 +546,14 @@ static void *churn_thread(void *arg)
  */
 static void report_stuck_thread(unsigned int i)
 {
-	char path[64], line[256];
+	char path[64], line[256], *comm_end;
 	FILE *f;
 	int n;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", H.tid[i]);
 	f = fopen(path, "r");
-	if (f && fgets(line, sizeof(line), f) && strrchr(line, ')'))
-		ksft_print_msg("  thread %d state %.1s\n", H.tid[i],
-			       strrchr(line, ')') + 2);
+	if (f && fgets(line, sizeof(line), f) && (comm_end = strrchr(line, ')')))
+		ksft_print_msg("  thread %d state %.1s\n", H.tid[i], comm_end + 2);
 	if (f)
 		fclose(f);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stack", H.tid[i]);
@@ -562,7 +562,12 @@ static void report_stuck_thread(unsigned int i)
 		ksft_print_msg("    %s", line);
 	if (f)
 		fclose(f);
+	/*
+	 * immediate_exit too: a signal that lands between two KVM_RUNs is
+	 * taken in userspace and would not interrupt the next one.
+	 */
 	H.want_regs[i] = 1;
+	H.vcpu[i]->run->immediate_exit = 1;
 	pthread_kill(H.thread[i], SIGUSR1);
 	for (n = 0; n < 20 && H.want_regs[i]; n++)
 		usleep(100 * 1000);
@@ -576,14 +581,12 @@ static void report_stuck_thread(unsigned int i)
  */
 static void watchdog(void)
 {
-	uint64_t last[NVCPUS] = {}, since[NVCPUS], runs_then[NVCPUS], done, exits;
+	uint64_t last[NVCPUS] = {}, runs_then[NVCPUS] = {}, since[NVCPUS], done, exits;
 	struct xenkvm_stats st;
 	unsigned int i, j, running;
 
-	for (i = 0; i < NVCPUS; i++) {
+	for (i = 0; i < NVCPUS; i++)
 		since[i] = xk_now_ms();
-		runs_then[i] = 0;
-	}
 	do {
 		usleep(200 * 1000);
 		running = 0;
