@@ -251,7 +251,11 @@ qemu=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 missing: run 'm
 [ -n "$log" ] || log=$out/console.log
 echo "testbed: booting L1 $abi (suites: $suites; VM timeout ${vm_timeout}s)" >&2
 
-append="console=ttyS0 quiet panic=-1 oops=panic xk.suites=$suites xk.timeout=$test_timeout xk.backend=$demo_backend"
+# hung_task_panic: an L1 whose emulated CPU stops waking (a task stuck in
+# D state, waiting on work queued to that CPU) panics after two minutes
+# instead of idling out the VM timeout, and is then resumed like any L1
+# that dies (see may_resume).
+append="console=ttyS0 quiet panic=-1 oops=panic hung_task_panic=1 xk.suites=$suites xk.timeout=$test_timeout xk.backend=$demo_backend"
 if [ "$interactive" = 1 ]; then
 	# The user's terminal is the serial console; Ctrl-a x leaves QEMU.
 	exec "$qemu" -accel "tcg,thread=$tcg,tb-size=512" -cpu "$cpu" -M pc -m 4096 \
@@ -309,13 +313,14 @@ boot_l1() {
 }
 
 # The first line of an L1 oops or panic.
-l1_oops='BUG:|Oops|general protection|stack guard|stack-protector|Kernel panic|WARNING:|double fault'
+l1_oops='BUG:|Oops|general protection|stack guard|stack-protector|Kernel panic|WARNING:|double fault|blocked for more than'
 
 # An L1 that dies mid-run (a panic, or QEMU gone) is booted again, at most
 # twice a run and within the same VM timeout, to run the rest: first the
 # test it died in, as that test's rerun (FLAKY if it passes, as for any
 # rerun; see run-suites), then the tests after it. A test that takes a
-# fresh L1 down too ends the run, as does the VM timeout (a hang).
+# fresh L1 down too ends the run, as does the VM timeout. A task stuck in
+# D state for two minutes panics L1 (hung_task_panic=1): a death too.
 # XK_RERUN=0 turns this off with the reruns.
 may_resume() {
 	local e
