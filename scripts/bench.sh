@@ -42,10 +42,8 @@ for k in $kernels; do
 		# engines and offloads rather than kernels, on 6.1 only.
 		io=0
 		[ "$k" = "${BENCH_IO_KERNEL:-6.1}" ] && io=1
-		# Multi-threaded TCG, as the bench times paths between vCPUs
-		# (one host thread would run them by turns).
 		nice scripts/testbed.sh --kernel "$k" --suite bench --timeout 660 \
-			--test-timeout 300 --tcg multi --log "$log" \
+			--test-timeout 300 --log "$log" \
 			--env "BENCH_BOOTS=${BENCH_BOOTS:-2}" --env "BENCH_IO=$io" \
 			> /dev/null 2>&1
 		echo "bench: L1 $k: testbed exit $? after $(( $(date +%s) - start )) s" >&2

@@ -159,27 +159,12 @@ unfinished_why() {
 	echo " (in ${running:-?}: ${oops:-no oops: a hang or the VM timeout})"
 }
 
-# Each kernel's testbed is built in turn (the builds share the userspace
-# tree), then all boot side by side: each L1 runs on one host thread (see
-# scripts/testbed.sh), so two fill this machine's two cores.
 suites=${SUITES:-$(default_suites)}
-kernels=${KERNELS:-6.1 6.12}
-declare -A built pids
-for k in $kernels; do
-	: > "$out/testbed-$k.log"
-	scripts/testbed.sh --kernel "$k" --suite "$suites" --build-only \
-		> "$out/testbed-$k.out" 2>&1 && built[$k]=1
-done
-for k in $kernels; do
-	[ -n "${built[$k]:-}" ] || continue
-	scripts/testbed.sh --kernel "$k" --suite "$suites" --no-build \
-		--log "$out/testbed-$k.log" >> "$out/testbed-$k.out" 2>&1 &
-	pids[$k]=$!
-done
-for k in $kernels; do
+for k in ${KERNELS:-6.1 6.12}; do
 	echo "== testbed: L1 kernel $k, suites $suites"
-	rc=1	# (not built: its .out says why)
-	[ -z "${pids[$k]:-}" ] || { wait "${pids[$k]}"; rc=$?; }
+	scripts/testbed.sh --kernel "$k" --suite "$suites" \
+		--log "$out/testbed-$k.log" > "$out/testbed-$k.out" 2>&1
+	rc=$?
 	report_results "$out/testbed-$k.log" brief
 	grep -E '^not ok - |^#   |^testbed' "$out/testbed-$k.out"
 	report_results "$out/testbed-$k.log" full

@@ -4,7 +4,7 @@
 #   scripts/testbed.sh --kernel 6.1|6.12|debug --suite NAME[,NAME...]
 #                      [--timeout SECONDS] [--test-timeout SECONDS]
 #                      [--smp N] [--tcg multi|single] [--cpu MODEL]
-#                      [--no-build | --build-only]
+#                      [--no-build]
 #                      [--log FILE] [--env NAME=VALUE]...
 #   scripts/testbed.sh --kernel 6.1 --suite demo --interactive [--demo-backend B]
 #
@@ -36,15 +36,7 @@ suites=module
 vm_timeout=1500
 test_timeout=600
 smp=2
-# One host thread for all of L1's vCPUs. QEMU 10.0.2's SVM world switch
-# has two races that only multi-threaded TCG can lose: helper_vmrun sets
-# CPU_INTERRUPT_VIRQ with a plain read-modify-write of interrupt_request,
-# without the lock other threads take to raise or clear IPIs and NMIs in
-# it (an L1 interrupt can be lost), and an event injected on VMRUN leaves
-# exception_index behind, so that a kick from another thread delivers it
-# into L2 a second time. See "TCG threads" in Documentation/testbed.rst;
-# make bench, which times cross-vCPU paths, asks for --tcg multi.
-tcg=single
+tcg=multi
 # TCG's -cpu max (AMD SVM with NPT) without 5-level paging. With LA57, L1
 # runs KVM with 5-level nested page tables under 5-level guests, a path of
 # TCG's SVM that AMD hosts before Zen 4 never take; there L1 died with a
@@ -52,7 +44,6 @@ tcg=single
 # it the probe passed 15 of 15 (Documentation/testbed.rst).
 cpu=max,la57=off
 build=1
-build_only=0
 log=
 interactive=0
 demo_backend=auto
@@ -75,7 +66,6 @@ while [ $# -gt 0 ]; do
 		shift ;;
 	--cpu) cpu=$2; shift ;;
 	--no-build) build=0 ;;
-	--build-only) build_only=1 ;;
 	--log) log=$2; shift ;;
 	--interactive) interactive=1 ;;
 	--demo-backend) demo_backend=$2; shift ;;
@@ -256,9 +246,6 @@ if [ "$build" = 1 ]; then
 	build_guest_initrd 6.12
 fi
 build_l1_initrd
-# (make check builds every kernel's testbed first, then boots them side by
-# side with --no-build: the builds share the userspace tree.)
-[ "$build_only" = 0 ] || exit 0
 
 qemu=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 missing: run 'make deps'"
 [ -n "$log" ] || log=$out/console.log
