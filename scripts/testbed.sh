@@ -312,6 +312,35 @@ boot_l1() {
 	return "${PIPESTATUS[0]}"
 }
 
+# An L1 whose CPUs stop waking (see "TCG threads" in
+# Documentation/testbed.rst) may have no task in D state for
+# hung_task_panic to see, and only the VM timeout would end the run. Each
+# L1 CPU beats every 20 s (run-suites); a CPU that has beaten before and
+# then misses a whole 150 s means a wedged L1: have it say what it can
+# (the same SysRq dump as before the VM timeout), stop QEMU, and let the
+# run go on in a fresh L1 as after a death ($out/wedged says why).
+watch_heartbeats() {
+	local c n quiet
+	declare -A beats still
+	while sleep 30; do
+		for c in $(grep -ao '^xk-beat [0-9]*$' "$log" | sort -u | cut -d' ' -f2); do
+			n=$(grep -ac "^xk-beat $c\$" "$log")
+			if [ "$n" = "${beats[$c]:-}" ]; then
+				still[$c]=$((${still[$c]:-0} + 1))
+			else
+				beats[$c]=$n
+				still[$c]=0
+			fi
+			quiet=$((still[$c] * 30))
+			[ "$quiet" -ge 150 ] || continue
+			echo "L1 CPU $c has not beaten for $quiet s" > "$out/wedged"
+			dump_l1_state 0
+			pkill -f -- "^$qemu .*-monitor pipe:$monitor"
+			return 0
+		done
+	done
+}
+
 # The first line of an L1 oops or panic.
 l1_oops='BUG:|Oops|general protection|stack guard|stack-protector|Kernel panic|WARNING:|double fault|blocked for more than'
 
@@ -333,7 +362,7 @@ may_resume() {
 last_l1_console() {
 	awk '/^# testbed: booting a fresh L1/ { n = 0; next } { line[n++] = $0 }
 		END { for (i = 0; i < n; i++) print line[i] }' "$log" |
-		grep -avE '^(# |ok |not ok )'
+		grep -avE '^(# |ok |not ok |xk-beat )'
 }
 
 # Seconds left of the VM timeout, which all of a run's L1 boots share.
@@ -347,8 +376,14 @@ started=$(date +%s)
 resume_at=
 resumes=0
 while :; do
+	rm -f "$out/wedged"
+	watch_heartbeats 2>/dev/null &
+	watcher=$!
 	boot_l1 "${resume_at:+xk.resume=$resume_at}" "$(remaining)"
 	qrc=$?
+	pkill -P "$watcher" 2>/dev/null
+	kill "$watcher" 2>/dev/null
+	wait "$watcher" 2>/dev/null
 	grep -q '^XENKVM-TESTBED-DONE' "$log" && break
 	case $qrc in 124|137) break ;; esac	# the VM timeout: a hang
 	[ $resumes -lt 2 ] && may_resume || break
@@ -357,10 +392,14 @@ while :; do
 	[ "$(remaining)" -gt 180 ] || break
 	resume_at=$((reported + 1))
 	resumes=$((resumes + 1))
+	if [ -f "$out/wedged" ]; then
+		why="wedged: $(cat "$out/wedged")"
+	else
+		why=$(last_l1_console | grep -aE "$l1_oops" | tail -n1 |
+			sed 's/^\[ *[0-9.]*\] //')
+	fi
 	{
-		echo "# $(sed -n 's/^# running //p' "$log" | tail -n1): L1 died while it ran:" \
-			"$(last_l1_console | grep -aE "$l1_oops" | tail -n1 |
-			sed 's/^\[ *[0-9.]*\] //')"
+		echo "# $(sed -n 's/^# running //p' "$log" | tail -n1): L1 died while it ran: $why"
 		echo "# testbed: booting a fresh L1 to go on from test $resume_at"
 	} | tee -a "$log"
 done
@@ -381,6 +420,7 @@ if [ "$done_line" = 0 ]; then
 	# running and what L1's kernel said last (an oops panics it:
 	# oops=panic), before the full log.
 	sed -n 's/^# running \(.*\)$/#   L1 was running \1/p' "$log" | tail -n1
+	[ ! -f "$out/wedged" ] || echo "#   L1 wedged: $(cat "$out/wedged")"
 	last_l1_console | grep -aE -m1 "$l1_oops" | sed 's/^\[ *[0-9.]*\] //; s/^/#   L1 oopsed: /'
 	# L1's words before the SysRq dump: from its first oops line if it
 	# has one (what broke, where, and the call trace's top), else its
