@@ -171,12 +171,12 @@ for k in ${KERNELS:-6.1 6.12}; do
 	count_ktap "$out/testbed-$k.log" "testbed $k"
 	if ! grep -q '^XENKVM-TESTBED-DONE' "$out/testbed-$k.log"; then
 		echo "not ok - testbed-$k did not finish (see $out/testbed-$k.out)"
-		tail -n 40 "$out/testbed-$k.out" | sed 's/^/# /'
+		grep -av "^xk-beat " "$out/testbed-$k.out" | tail -n 40 | sed 's/^/# /'
 		failed=$((failed + 1))
 		failures+=("testbed-$k:unfinished$(unfinished_why "$out/testbed-$k.out")")
 	elif [ $rc != 0 ] && ! grep -qE '^not ok ' "$out/testbed-$k.log"; then
 		echo "not ok - testbed-$k failed (status $rc)"
-		tail -n 20 "$out/testbed-$k.out" | sed 's/^/# /'
+		grep -av "^xk-beat " "$out/testbed-$k.out" | tail -n 20 | sed 's/^/# /'
 		failed=$((failed + 1))
 		failures+=("testbed-$k")
 	fi
