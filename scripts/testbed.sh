@@ -323,8 +323,8 @@ watch_heartbeats() {
 	local c n quiet
 	declare -A beats still
 	while sleep 30; do
-		for c in $(grep -ao '^xk-beat [0-9]*$' "$log" | sort -u | cut -d' ' -f2); do
-			n=$(grep -ac "^xk-beat $c\$" "$log")
+		# One pass over the log: each CPU's beats so far.
+		while read -r n c; do
 			if [ "$n" = "${beats[$c]:-}" ]; then
 				still[$c]=$((${still[$c]:-0} + 1))
 			else
@@ -337,7 +337,7 @@ watch_heartbeats() {
 			dump_l1_state 0
 			pkill -f -- "^$qemu .*-monitor pipe:$monitor"
 			return 0
-		done
+		done < <(grep -ao '^xk-beat [0-9]*$' "$log" | cut -d' ' -f2 | sort | uniq -c)
 	done
 }
 
@@ -363,6 +363,11 @@ last_l1_console() {
 	awk '/^# testbed: booting a fresh L1/ { n = 0; next } { line[n++] = $0 }
 		END { for (i = 0; i < n; i++) print line[i] }' "$log" |
 		grep -avE '^(# |ok |not ok |xk-beat )'
+}
+
+# The last L1's oops and panic lines, without their timestamps.
+l1_oops_lines() {
+	last_l1_console | grep -aE "$l1_oops" | sed 's/^\[ *[0-9.]*\] //'
 }
 
 # Seconds left of the VM timeout, which all of a run's L1 boots share.
@@ -395,8 +400,7 @@ while :; do
 	if [ -f "$out/wedged" ]; then
 		why="wedged: $(cat "$out/wedged")"
 	else
-		why=$(last_l1_console | grep -aE "$l1_oops" | tail -n1 |
-			sed 's/^\[ *[0-9.]*\] //')
+		why=$(l1_oops_lines | tail -n1)
 	fi
 	{
 		echo "# $(sed -n 's/^# running //p' "$log" | tail -n1): L1 died while it ran: $why"
@@ -421,7 +425,7 @@ if [ "$done_line" = 0 ]; then
 	# oops=panic), before the full log.
 	sed -n 's/^# running \(.*\)$/#   L1 was running \1/p' "$log" | tail -n1
 	[ ! -f "$out/wedged" ] || echo "#   L1 wedged: $(cat "$out/wedged")"
-	last_l1_console | grep -aE -m1 "$l1_oops" | sed 's/^\[ *[0-9.]*\] //; s/^/#   L1 oopsed: /'
+	l1_oops_lines | head -n1 | sed 's/^/#   L1 oopsed: /'
 	# L1's words before the SysRq dump: from its first oops line if it
 	# has one (what broke, where, and the call trace's top), else its
 	# last 20 lines; then the dump condensed: each blocked task and each
