@@ -30,7 +30,7 @@ hostile_quarter() {
 	[ -x $T ] || { echo "no $T"; exit 4; }
 	xk_load || exit 1
 	start=$(date +%s)
-	XK_HOSTILE_CALLS=250000 XK_HOSTILE_SEED=$seed XK_HOSTILE_CHURN=1 XK_HOSTILE=1 $T
+	XK_HOSTILE_CALLS=250000 XK_HOSTILE_SEED=$seed XK_HOSTILE_CHURN=1 $T
 	rc=$?
 	echo "250000 hostile hypercalls (seed $seed) in $(( $(date +%s) - start )) s"
 	xk_unload || rc=1
