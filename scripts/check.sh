@@ -159,10 +159,19 @@ unfinished_why() {
 	echo " (in ${running:-?}: ${oops:-no oops: a hang or the VM timeout})"
 }
 
+# The debug kernel's KASAN and lockdep make L1 several times slower, and
+# it runs the robust suite at full length (a million hostile calls).
+limits_for() {
+	case $1 in
+	debug) echo "--timeout 10800 --test-timeout 2400" ;;
+	*) echo "" ;;
+	esac
+}
+
 suites=${SUITES:-$(default_suites)}
 for k in ${KERNELS:-6.1 6.12}; do
 	echo "== testbed: L1 kernel $k, suites $suites"
-	scripts/testbed.sh --kernel "$k" --suite "$suites" \
+	scripts/testbed.sh --kernel "$k" --suite "$suites" $(limits_for "$k") \
 		--log "$out/testbed-$k.log" > "$out/testbed-$k.out" 2>&1
 	rc=$?
 	report_results "$out/testbed-$k.log" brief
