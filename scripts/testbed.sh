@@ -206,6 +206,9 @@ build_l1_initrd() {
 	# Optional, loaded by the suites that want them (robust: zram swap).
 	copy_modules "$kroot" "$root/modules/optional" zram 2>/dev/null ||
 		echo "testbed: no zram module for $abi" >&2
+	# /dev/cpu/N/msr for the hostile test's stuck-vCPU report (init
+	# loads it; the debug kernel has it built in).
+	copy_modules "$kroot" "$root/modules/diag" msr 2>/dev/null || true
 	# The net suite's taps (tests/suites/net/lib.sh loads it).
 	copy_modules "$kroot" "$root/modules/net" tun 2>/dev/null ||
 		echo "testbed: no tun module for $abi" >&2

@@ -28,6 +28,7 @@
  * together; the default is bounded for make check, the robust suite runs
  * a million on the debug kernel. XK_HOSTILE_SEED varies the sequence.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -434,6 +435,37 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
+/*
+ * Each host CPU's VM_HSAVE_PA (through /dev/cpu/N/msr, when there is
+ * one). In the testbed a stuck vCPU has been seen with the host's own
+ * RIP (just after its VMRUN), RSP and CR3 as guest state, and RAX the
+ * address VMRUN was given. RAX equal to a CPU's host save area means the
+ * host ran VMRUN on that area (its own memory corrupted); any other value
+ * means the host's state was written into the real VMCB, by the CPU (in
+ * the testbed: QEMU's SVM world switch).
+ */
+static void report_hsave_pa(unsigned long long rax)
+{
+	long cpu, ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	char path[48];
+	uint64_t pa;
+	int fd;
+
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		snprintf(path, sizeof(path), "/dev/cpu/%ld/msr", cpu);
+		fd = open(path, O_RDONLY);
+		if (fd < 0) {
+			ksft_print_msg("  %s: %s\n", path, strerror(errno));
+			return;
+		}
+		if (pread(fd, &pa, sizeof(pa), 0xc0010117) == sizeof(pa))
+			ksft_print_msg("  host CPU %ld: VM_HSAVE_PA %#lx%s\n", cpu,
+				       (unsigned long)pa,
+				       pa == (rax & ~0xfffULL) ? " = this vCPU's rax" : "");
+		close(fd);
+	}
+}
+
 /* On the vCPU thread, kicked out of KVM_RUN by the watchdog. */
 static void report_stuck_regs(struct kvm_vcpu *vcpu, unsigned int idx)
 {
@@ -445,6 +477,7 @@ static void report_stuck_regs(struct kvm_vcpu *vcpu, unsigned int idx)
 	ksft_print_msg("  vCPU %u: rip %#llx rsp %#llx rax %#llx rflags %#llx cr2 %#llx cr3 %#llx\n",
 		       idx, regs.rip, regs.rsp, regs.rax, regs.rflags,
 		       sregs.cr2, sregs.cr3);
+	report_hsave_pa(regs.rax);
 	vcpu->run->immediate_exit = 0;
 	H.want_regs[idx] = 0;
 }
