@@ -32,6 +32,8 @@ struct xs_service {
 	int efd;
 	uint32_t port;
 	bool port_open;
+	/* The guest's notifications as the loop saw them (for the dump). */
+	uint64_t wakeups, signals;
 };
 
 /* vCPU thread: just wake the loop. */
@@ -52,9 +54,10 @@ static void svc_ring_ready(void *opaque, int fd, uint32_t events)
 	uint64_t n;
 
 	(void)events;
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN) {
-		/* Spurious wakeup or a closing fd: the kick below is harmless. */
-	}
+	svc->wakeups++;
+	if (read(fd, &n, sizeof(n)) == sizeof(n))
+		svc->signals += n;
+	/* Otherwise a spurious wakeup or a closing fd: the kick is harmless. */
 	xs_ring_kick(svc->ring);
 }
 
@@ -107,10 +110,22 @@ static int svc_setup_ring(struct xs_service *svc, uint64_t gfn)
 	return err;
 }
 
+/*
+ * At the end of a stuck run: whether the guest's last notification
+ * reached the eventfd but not the loop (unread), or never came at all.
+ */
 void xs_service_dump(struct xs_service *svc, FILE *f)
 {
-	if (svc && svc->ring)
-		xs_ring_dump(svc->ring, f);
+	uint64_t unread = 0;
+
+	if (!svc || !svc->ring)
+		return;
+	xs_ring_dump(svc->ring, f);
+	if (svc->efd >= 0 && read(svc->efd, &unread, sizeof(unread)) != sizeof(unread))
+		unread = 0;
+	fprintf(f, "xenkvm: xenstore port %u: %llu notifications in %llu wakeups, %llu unread\n",
+		svc->port, (unsigned long long)svc->signals,
+		(unsigned long long)svc->wakeups, (unsigned long long)unread);
 }
 
 struct xs_service *xs_service_start(struct vm *vm, uint64_t store_gfn,
