@@ -462,6 +462,9 @@ static void report_hsave_pa(unsigned long long rax)
 			ksft_print_msg("  host CPU %ld: VM_HSAVE_PA %#lx%s\n", cpu,
 				       (unsigned long)pa,
 				       pa == (rax & ~0xfffULL) ? " = this vCPU's rax" : "");
+		else
+			ksft_print_msg("  host CPU %ld: VM_HSAVE_PA unreadable: %s\n",
+				       cpu, strerror(errno));
 		close(fd);
 	}
 }
@@ -694,14 +697,14 @@ static bool churn_wanted(void)
  * guest triple-faults right after a hypercall (a #PF on an instruction
  * fetch at its own code, error code 0x10), or a vCPU never comes back
  * from one, with L1's own RIP, RSP, CR3 and VMCB address in the guest
- * state: the state QEMU's VMRUN saves and its #VMEXIT restores. Its SVM
- * world switch has two known bugs there (QEMU 10.0.2: interrupt bits
- * ORed in without the lock, and an injected interrupt's stale
- * exception_index delivered again into L2), and the second one crashes
- * Linux guests on KVM's own KVM_XEN as well (Documentation/testbed.rst,
- * "TCG threads, and QEMU's world switch"). So the test runs on every
- * kernel, and run-suites' one rerun in plain sight applies: a pass on the
- * rerun is reported FLAKY with the first run's output, two failures fail.
+ * state: the state QEMU's VMRUN saves and its #VMEXIT restores. A plain
+ * KVM guest with xenkvm.ko not loaded (xenkvm_l1_churn_probe_test)
+ * triple-faults with the same signature, and QEMU 10.0.2's SVM world
+ * switch has two known bugs on that path (Documentation/testbed.rst,
+ * "TCG threads, and QEMU's world switch"); which of them, if either, does
+ * this is not proven. So the test runs on every kernel, and run-suites'
+ * one rerun in plain sight applies: a pass on the rerun is reported FLAKY
+ * with the first run's output, two failures fail.
  */
 int main(int argc, char **argv)
 {
