@@ -250,9 +250,14 @@ if [ "$build" = 1 ]; then
 fi
 build_l1_initrd
 
-qemu=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 missing: run 'make deps'"
+# XK_QEMU: another outer QEMU, e.g. scripts/testbed-qemu.sh's build with
+# fixes to its SVM world switch ("The testbed's QEMU", testbed.rst).
+qemu=${XK_QEMU:-$(command -v qemu-system-x86_64)} ||
+	die "qemu-system-x86_64 missing: run 'make deps'"
+[ -x "$qemu" ] || die "XK_QEMU=$qemu: not an executable"
 [ -n "$log" ] || log=$out/console.log
 echo "testbed: booting L1 $abi (suites: $suites; VM timeout ${vm_timeout}s)" >&2
+[ -z "${XK_QEMU:-}" ] || echo "testbed: outer QEMU $qemu" >&2
 
 # hung_task_panic: an L1 whose emulated CPU stops waking (a task stuck in
 # D state, waiting on work queued to that CPU) panics after two minutes
