@@ -11,6 +11,18 @@
  * longer than XENSTORE_PAYLOAD_MAX, cannot come from a correct guest; we
  * resynchronise (drop what is unread, answer E2BIG for the latter) rather
  * than stop serving, and count it.
+ *
+ * Notifications. Linux's xenbus notifies after a write only if it then
+ * sees that we had consumed everything it wrote before (prod <= req_cons),
+ * and after a read only if the reply ring had been full. It publishes its
+ * index and reads ours with no full barrier in between, so a write that
+ * races with our consumption can come without a notification while we,
+ * having published req_cons, still read its old req_prod: each side thinks
+ * the other will act, and the guest waits forever in xs_talkv. Our half
+ * of the pairing gets its full barrier (publish_idx); for the guest's
+ * half, which we cannot fix, every kick that moves data asks the owner to
+ * kick again shortly (recheck_soon), as Xen's xenstored in effect does by
+ * rescanning every ring on any event.
  */
 #include "internal.h"
 
@@ -32,6 +44,13 @@ static uint32_t load_idx(const XENSTORE_RING_IDX *p)
 static void store_idx(XENSTORE_RING_IDX *p, uint32_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* Our index, ordered before our next read of the guest's (see above). */
+static void publish_idx(XENSTORE_RING_IDX *p, uint32_t v)
+{
+	store_idx(p, v);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 /* Take what the guest produced; returns true if anything was consumed. */
@@ -70,7 +89,7 @@ static bool ring_take_requests(struct xs_ring *r)
 		}
 		if (!used)
 			return moved;
-		store_idx(&in->req_cons, cons + (uint32_t)used);
+		publish_idx(&in->req_cons, cons + (uint32_t)used);
 		r->st.requests_bytes += used;
 		moved = true;
 		if (used < n)
@@ -106,11 +125,24 @@ static bool ring_put_replies(struct xs_ring *r)
 		if (n > space)
 			n = space;
 		memcpy(in->rsp + off, src, n);
-		store_idx(&in->rsp_prod, prod + (uint32_t)n);
+		publish_idx(&in->rsp_prod, prod + (uint32_t)n);
 		xs_conn_consume_output(r->conn, n);
 		r->st.reply_bytes += n;
 		moved = true;
 	}
+}
+
+/* Tell the guest, and look again soon for what it may not announce. */
+static void ring_moved(struct xs_ring *r)
+{
+	if (!r->ops)
+		return;
+	if (r->ops->notify_guest) {
+		r->st.notifies++;
+		r->ops->notify_guest(r->opaque);
+	}
+	if (r->ops->recheck_soon)
+		r->ops->recheck_soon(r->opaque);
 }
 
 void xs_ring_kick(struct xs_ring *r)
@@ -134,10 +166,8 @@ void xs_ring_kick(struct xs_ring *r)
 	} while (r->again);
 	r->in_kick = false;
 	store_run_host_events(r->conn->store);
-	if (notify && r->ops && r->ops->notify_guest) {
-		r->st.notifies++;
-		r->ops->notify_guest(r->opaque);
-	}
+	if (notify)
+		ring_moved(r);
 }
 
 /*
@@ -145,7 +175,7 @@ void xs_ring_kick(struct xs_ring *r)
  * while the store is iterating its watches. Only push replies here: taking
  * the guest's pending requests now would run them inside that operation
  * (a RESET_WATCHES would free the watch being fired). Requests wait for
- * the guest's next notification, which it sends after reading replies.
+ * the next kick: the guest's notification or the recheck this asks for.
  */
 static void ring_output_ready(void *opaque)
 {
@@ -155,10 +185,8 @@ static void ring_output_ready(void *opaque)
 		r->again = true;
 		return;
 	}
-	if (ring_put_replies(r) && r->ops && r->ops->notify_guest) {
-		r->st.notifies++;
-		r->ops->notify_guest(r->opaque);
-	}
+	if (ring_put_replies(r))
+		ring_moved(r);
 }
 
 static const struct xs_conn_ops ring_conn_ops = {

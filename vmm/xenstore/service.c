@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "event_loop.h"
@@ -24,16 +25,26 @@
 #define PARAM_STORE_PFN		1
 #define PARAM_STORE_EVTCHN	2
 
+/*
+ * How long after moving data the ring is looked at again without a
+ * notification (ring.c says why): far longer than a guest store takes to
+ * become visible, far shorter than anything a guest would notice.
+ */
+#define RECHECK_NS		(10 * 1000 * 1000)
+
 struct xs_service {
 	struct vm *vm;
 	struct xs_store *store;
 	struct xs_ring *ring;
 	struct xs_socket *sock;
 	int efd;
+	int recheck_fd;		/* one-shot timerfd */
 	uint32_t port;
 	bool port_open;
 	/* The guest's notifications as the loop saw them (for the dump). */
 	uint64_t wakeups, signals;
+	/* Rechecks that found data no notification had announced. */
+	uint64_t rechecks, recheck_finds;
 };
 
 /* vCPU thread: just wake the loop. */
@@ -68,8 +79,39 @@ static void svc_notify_guest(void *opaque)
 	xen_evtchn_notify_guest(svc->vm, svc->port);
 }
 
+/*
+ * Loop thread (the ring's callback). Re-armed on every move, so the
+ * recheck comes after the last one, whose race it is there to cover.
+ */
+static void svc_recheck_soon(void *opaque)
+{
+	struct xs_service *svc = opaque;
+	struct itimerspec it = { .it_value = { 0, RECHECK_NS } };
+
+	if (svc->recheck_fd >= 0)
+		timerfd_settime(svc->recheck_fd, 0, &it, NULL);
+}
+
+static void svc_recheck(void *opaque, int fd, uint32_t events)
+{
+	struct xs_service *svc = opaque;
+	struct xs_ring_stats before, after;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;		/* re-armed meanwhile: not due yet */
+	svc->rechecks++;
+	xs_ring_get_stats(svc->ring, &before);
+	xs_ring_kick(svc->ring);	/* may arm the timer again */
+	xs_ring_get_stats(svc->ring, &after);
+	if (after.requests_bytes != before.requests_bytes)
+		svc->recheck_finds++;
+}
+
 static const struct xs_ring_ops svc_ring_ops = {
 	.notify_guest = svc_notify_guest,
+	.recheck_soon = svc_recheck_soon,
 };
 
 static void svc_socket_ready(void *opaque, int fd, uint32_t events)
@@ -91,6 +133,10 @@ static int svc_setup_ring(struct xs_service *svc, uint64_t gfn)
 	svc->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (svc->efd < 0)
 		return -errno;
+	svc->recheck_fd = timerfd_create(CLOCK_MONOTONIC,
+					 TFD_NONBLOCK | TFD_CLOEXEC);
+	if (svc->recheck_fd < 0)
+		return -errno;
 	svc->ring = xs_ring_new(svc->store, xen_domid(svc->vm), page,
 				&svc_ring_ops, svc);
 	if (!svc->ring)
@@ -107,6 +153,9 @@ static int svc_setup_ring(struct xs_service *svc, uint64_t gfn)
 	if (!err)
 		err = event_loop_add(svc->vm->loop, svc->efd, EPOLLIN,
 				     svc_ring_ready, svc);
+	if (!err)
+		err = event_loop_add(svc->vm->loop, svc->recheck_fd, EPOLLIN,
+				     svc_recheck, svc);
 	return err;
 }
 
@@ -123,9 +172,11 @@ void xs_service_dump(struct xs_service *svc, FILE *f)
 	xs_ring_dump(svc->ring, f);
 	if (svc->efd >= 0 && read(svc->efd, &unread, sizeof(unread)) != sizeof(unread))
 		unread = 0;
-	fprintf(f, "xenkvm: xenstore port %u: %llu notifications in %llu wakeups, %llu unread\n",
+	fprintf(f, "xenkvm: xenstore port %u: %llu notifications in %llu wakeups, %llu unread; %llu of %llu rechecks found requests\n",
 		svc->port, (unsigned long long)svc->signals,
-		(unsigned long long)svc->wakeups, (unsigned long long)unread);
+		(unsigned long long)svc->wakeups, (unsigned long long)unread,
+		(unsigned long long)svc->recheck_finds,
+		(unsigned long long)svc->rechecks);
 }
 
 struct xs_service *xs_service_start(struct vm *vm, uint64_t store_gfn,
@@ -139,6 +190,7 @@ struct xs_service *xs_service_start(struct vm *vm, uint64_t store_gfn,
 		goto fail_errno;
 	svc->vm = vm;
 	svc->efd = -1;
+	svc->recheck_fd = -1;
 	svc->store = xs_store_new();
 	if (!svc->store)
 		goto fail;
@@ -178,11 +230,15 @@ void xs_service_stop(struct xs_service *svc)
 	if (svc->efd >= 0) {
 		event_loop_del(svc->vm->loop, svc->efd);
 	}
+	if (svc->recheck_fd >= 0)
+		event_loop_del(svc->vm->loop, svc->recheck_fd);
 	if (svc->port_open)
 		xen_evtchn_close_backend(svc->vm, svc->port);
 	xs_ring_free(svc->ring);
 	if (svc->efd >= 0)
 		close(svc->efd);
+	if (svc->recheck_fd >= 0)
+		close(svc->recheck_fd);
 	xs_store_free(svc->store);
 	free(svc);
 }

@@ -143,6 +143,11 @@ int xenstore_unwatch(struct xs_store *s, const char *path, xs_watch_cb cb,
 struct xs_ring_ops {
 	/* Raise the store event channel in the guest. */
 	void (*notify_guest)(void *opaque);
+	/*
+	 * Data moved: kick the ring again shortly even if the guest does
+	 * not notify (it may rightly think we are still busy; ring.c).
+	 */
+	void (*recheck_soon)(void *opaque);
 };
 
 struct xs_ring *xs_ring_new(struct xs_store *s, uint32_t domid, void *page,
