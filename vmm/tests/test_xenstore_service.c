@@ -112,42 +112,65 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* A fake machine with its loop thread and the store service on it. */
+struct wired {
+	struct fake_vm *f;
+	pthread_t loop;
+	struct xs_service *svc;
+	struct xenstore_domain_interface *in;
+	uint64_t gpa;
+	uint32_t port;
+};
+
+static bool wired_start(struct wired *w, const struct xs_domain_info *info,
+			const char *socket_path)
+{
+	memset(w, 0, sizeof(*w));
+	w->f = fake_vm_new(1, 4 << 20);
+	w->f->vm.loop = event_loop_create(&w->f->vm);
+	pthread_create(&w->loop, NULL, loop_thread, w->f->vm.loop);
+	w->gpa = fake_alloc(w->f, 4096, 4096);
+	w->svc = xs_service_start(&w->f->vm, w->gpa >> 12, socket_path, info);
+	w->in = fake_ptr(w->f, w->gpa);
+	w->port = (uint32_t)xen_get_hvm_param(&w->f->vm, 2);
+	return w->svc != NULL;
+}
+
+static void wired_stop(struct wired *w)
+{
+	event_loop_stop(w->f->vm.loop);
+	pthread_join(w->loop, NULL);
+	xs_service_stop(w->svc);
+	event_loop_destroy(w->f->vm.loop);
+	w->f->vm.loop = NULL;
+	fake_vm_free(w->f);
+}
+
 static void test_store_service(struct ktap *t)
 {
-	struct fake_vm *f = fake_vm_new(1, 4 << 20);
 	struct xs_domain_info info = { "wired", 4096, 1 };
-	struct xenstore_domain_interface *in;
 	char path[] = "/tmp/xs-svc-XXXXXX/sock";
-	struct xs_service *svc;
 	unsigned int delivered;
-	uint64_t gpa, port;
 	struct xs_msg m;
-	pthread_t th;
+	struct wired w;
 
 	*strrchr(path, '/') = '\0';
 	KTAP_EXPECT(t, mkdtemp(path) != NULL);
 	strcat(path, "/sock");
-	f->vm.loop = event_loop_create(&f->vm);
-	pthread_create(&th, NULL, loop_thread, f->vm.loop);
-
-	gpa = fake_alloc(f, 4096, 4096);
-	svc = xs_service_start(&f->vm, gpa >> 12, path, &info);
-	KTAP_EXPECT(t, svc != NULL);
-	if (!svc)
+	KTAP_EXPECT(t, wired_start(&w, &info, path));
+	if (!w.svc)
 		goto out;
-	KTAP_EXPECT(t, xen_get_hvm_param(&f->vm, 1) == gpa >> 12);
-	port = xen_get_hvm_param(&f->vm, 2);
-	KTAP_EXPECT(t, port != 0);
-	in = fake_ptr(f, gpa);
+	KTAP_EXPECT(t, xen_get_hvm_param(&w.f->vm, 1) == w.gpa >> 12);
+	KTAP_EXPECT(t, w.port != 0);
 
 	/* The guest asks through the ring and notifies the store port. */
-	delivered = fake_count(f, FAKE_DELIVER_PORT);
-	ring_request(in, XS_READ, 11, "name", 5);
-	KTAP_EXPECT(t, guest_send(f, (uint32_t)port) == 0);
-	KTAP_EXPECT(t, ring_reply(in, &m) && m.hdr.req_id == 11 &&
+	delivered = fake_count(w.f, FAKE_DELIVER_PORT);
+	ring_request(w.in, XS_READ, 11, "name", 5);
+	KTAP_EXPECT(t, guest_send(w.f, w.port) == 0);
+	KTAP_EXPECT(t, ring_reply(w.in, &m) && m.hdr.req_id == 11 &&
 			       !strcmp(m.body, "wired"));
 	/* ... and the store raised the port back in the guest. */
-	KTAP_EXPECT(t, fake_count(f, FAKE_DELIVER_PORT) > delivered);
+	KTAP_EXPECT(t, fake_count(w.f, FAKE_DELIVER_PORT) > delivered);
 
 	/* The host socket sees the same tree, with dom0 rights. */
 	{
@@ -177,14 +200,9 @@ static void test_store_service(struct ktap *t)
 		close(fd);
 	}
 out:
-	event_loop_stop(f->vm.loop);
-	pthread_join(th, NULL);
-	xs_service_stop(svc);
-	event_loop_destroy(f->vm.loop);
-	f->vm.loop = NULL;
+	wired_stop(&w);
 	*strrchr(path, '/') = '\0';
 	rmdir(path);
-	fake_vm_free(f);
 	ktap_case_end(t, "xenstore on the machine: ring, event channel, socket");
 }
 
@@ -200,55 +218,39 @@ out:
  */
 static void test_unannounced_payload(struct ktap *t)
 {
-	struct fake_vm *f = fake_vm_new(1, 4 << 20);
 	struct xs_domain_info info = { "quiet", 4096, 1 };
-	struct xenstore_domain_interface *in;
-	struct xs_service *svc;
 	bool answered = false, timely = false;
-	uint64_t gpa, port;
 	struct xs_msg m;
-	pthread_t th;
+	struct wired w;
 	int attempt;
 
-	f->vm.loop = event_loop_create(&f->vm);
-	pthread_create(&th, NULL, loop_thread, f->vm.loop);
-	gpa = fake_alloc(f, 4096, 4096);
-	svc = xs_service_start(&f->vm, gpa >> 12, NULL, &info);
-	KTAP_EXPECT(t, svc != NULL);
-	if (!svc)
+	KTAP_EXPECT(t, wired_start(&w, &info, NULL));
+	if (!w.svc)
 		goto out;
-	port = xen_get_hvm_param(&f->vm, 2);
-	in = fake_ptr(f, gpa);
-
 	for (attempt = 1; attempt <= 5 && !timely; attempt++) {
 		struct xsd_sockmsg h = { XS_READ, 20 + attempt, 0, 5 };
 		uint64_t seen, deadline = now_us() + 2000000;
 
-		ring_write(in, &h, sizeof(h));
-		KTAP_EXPECT(t, guest_send(f, (uint32_t)port) == 0);
-		while (__atomic_load_n(&in->req_cons, __ATOMIC_ACQUIRE) !=
-		       in->req_prod && now_us() < deadline)
+		ring_write(w.in, &h, sizeof(h));
+		KTAP_EXPECT(t, guest_send(w.f, w.port) == 0);
+		while (__atomic_load_n(&w.in->req_cons, __ATOMIC_ACQUIRE) !=
+		       w.in->req_prod && now_us() < deadline)
 			;
 		seen = now_us();
-		ring_write(in, "name", 5);
+		ring_write(w.in, "name", 5);
 		timely = now_us() - seen < 5000;
-		answered = ring_reply(in, &m) && m.hdr.req_id == h.req_id &&
+		answered = ring_reply(w.in, &m) && m.hdr.req_id == h.req_id &&
 			   !strcmp(m.body, "quiet");
 		if (!answered && !timely) {
 			/* Too slow to tell: announce it, drain, try again. */
-			KTAP_EXPECT(t, guest_send(f, (uint32_t)port) == 0);
-			KTAP_EXPECT(t, ring_reply(in, &m));
+			KTAP_EXPECT(t, guest_send(w.f, w.port) == 0);
+			KTAP_EXPECT(t, ring_reply(w.in, &m));
 		}
 	}
 	KTAP_EXPECT(t, timely);
 	KTAP_EXPECT(t, answered);
 out:
-	event_loop_stop(f->vm.loop);
-	pthread_join(th, NULL);
-	xs_service_stop(svc);
-	event_loop_destroy(f->vm.loop);
-	f->vm.loop = NULL;
-	fake_vm_free(f);
+	wired_stop(&w);
 	ktap_case_end(t, "xenstore: a payload written without a notification is still answered");
 }
 
