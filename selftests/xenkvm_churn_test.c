@@ -405,7 +405,8 @@ static void test_stuck_flood(void)
 /* 3: churn under a running guest                                       */
 
 #define NPORTS		6
-#define ROUNDS		250
+#define DEFAULT_ROUNDS	250	/* per sender; XK_CHURN_ROUNDS (the debug kernel's robust/30) */
+#define MAX_ROUNDS_ENV	100000
 #define WAIT_MS		60000
 #define SEND_PORT	700
 
@@ -415,6 +416,7 @@ struct writer {
 	unsigned int port, vcpu, done;
 };
 
+static unsigned int churn_rounds = DEFAULT_ROUNDS;
 static volatile int churn_stop;
 static unsigned long n_pageout, n_swapped, n_migrated, n_dirtylog,
 		     n_dontneed, n_mprotect, n_rounds;
@@ -424,7 +426,7 @@ static void *writer_thread(void *arg)
 	struct writer *w = arg;
 	uint64_t one = 1;
 
-	for (w->done = 0; w->done < ROUNDS; w->done++) {
+	for (w->done = 0; w->done < churn_rounds; w->done++) {
 		if (w->efd >= 0) {
 			if (write(w->efd, &one, 8) != 8)
 				break;
@@ -541,7 +543,7 @@ static void report_short_port(struct xkh *h, const struct writer *w)
 
 	ksft_print_msg("port %u (vCPU %u, %s): guest counted %u of %u; pending %d, masked %d; vCPU's selector bit %d, upcall_pending %u, upcalls %lu, events %lu\n",
 		       w->port, w->vcpu, w->efd >= 0 ? "irqfd" : "ioctl",
-		       h->count[w->port], ROUNDS,
+		       h->count[w->port], churn_rounds,
 		       xk_test_bit(h->shinfo + XEN_SHINFO_PENDING_OFF, w->port),
 		       xk_test_bit(h->shinfo + XEN_SHINFO_MASK_OFF_64, w->port),
 		       (int)(*(const volatile uint64_t *)(vi + XEN_VI_PENDING_SEL_OFF_64) >> word & 1),
@@ -593,21 +595,21 @@ static void test_running_churn(void)
 		pthread_create(&t[i], NULL, writer_thread, &w[i]);
 	for (i = 0; i <= NPORTS; i++) {
 		pthread_join(t[i], NULL);
-		finished += w[i].done == ROUNDS;
+		finished += w[i].done == churn_rounds;
 	}
 	churn_stop = 1;
 	pthread_join(churn, NULL);
 	for (i = 0; i <= NPORTS; i++)
-		exact += h.count[w[i].port] == ROUNDS;
+		exact += h.count[w[i].port] == churn_rounds;
 	usleep(200 * 1000);
 	for (i = 0; i <= NPORTS; i++) {
-		settled += h.count[w[i].port] == ROUNDS;
+		settled += h.count[w[i].port] == churn_rounds;
 		total += h.count[w[i].port];
 	}
 	xk_get_stats(h.xfd, &after);
 	if (settled != NPORTS + 1) {
 		for (i = 0; i <= NPORTS; i++)
-			if (h.count[w[i].port] != ROUNDS)
+			if (h.count[w[i].port] != churn_rounds)
 				report_short_port(&h, &w[i]);
 		report_stats(&before, &after);
 	}
@@ -617,7 +619,7 @@ static void test_running_churn(void)
 		       n_migrated, nr_nodes(), n_dirtylog, n_dontneed, n_mprotect);
 	ksft_test_result(finished == NPORTS + 1,
 			 "churn: no event lost (%u/%u senders saw all %u events)\n",
-			 finished, NPORTS + 1, ROUNDS);
+			 finished, NPORTS + 1, churn_rounds);
 	ksft_test_result(exact == NPORTS + 1 && settled == NPORTS + 1 &&
 			 after.deliveries - before.deliveries == total,
 			 "churn: no event duplicated (%u/%u ports exact, %llu deliveries for %llu events)\n",
@@ -642,6 +644,15 @@ static void test_running_churn(void)
 
 int main(void)
 {
+	const char *env = getenv("XK_CHURN_ROUNDS");
+
+	if (env) {
+		unsigned long n = strtoul(env, NULL, 0);
+
+		TEST_ASSERT(n >= 1 && n <= MAX_ROUNDS_ENV,
+			    "XK_CHURN_ROUNDS=%s: want 1..%u", env, MAX_ROUNDS_ENV);
+		churn_rounds = n;
+	}
 	close(xk_open());
 	ksft_print_header();
 	ksft_set_plan(5 + 2 + 1 + 4);
