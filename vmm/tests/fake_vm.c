@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/kvm.h>
 
 #include "fake_vm.h"
@@ -320,6 +321,14 @@ const struct fake_call *fake_last(struct fake_vm *f, enum fake_op op)
 void fake_clear_calls(struct fake_vm *f)
 {
 	f->nr_calls = 0;
+}
+
+uint64_t fake_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 int64_t fake_op(struct fake_vm *f, unsigned int vcpu, uint64_t nr,

@@ -92,4 +92,7 @@ unsigned int fake_count(struct fake_vm *f, enum fake_op op);
 const struct fake_call *fake_last(struct fake_vm *f, enum fake_op op);
 void fake_clear_calls(struct fake_vm *f);
 
+/* CLOCK_MONOTONIC in ns, for tests that time what they wait for. */
+uint64_t fake_now_ns(void);
+
 #endif

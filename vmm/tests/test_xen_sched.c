@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <xen/event_channel.h>
 #include <xen/sched.h>
@@ -23,14 +22,6 @@
 static int64_t schedop(struct fake_vm *f, uint64_t cmd, void *arg, size_t size)
 {
 	return fake_op(f, 0, __HYPERVISOR_sched_op, cmd, arg, size);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static bool shutdown_gives(unsigned int reason, enum vm_exit_reason want)
@@ -142,26 +133,26 @@ static void test_poll(struct ktap *t)
 				  RAM_SIZE - 4, 0) == -EFAULT);
 
 	/* Nothing pending: waits out the (absolute) timeout. */
-	t0 = mono_ns();
+	t0 = fake_now_ns();
 	KTAP_EXPECT(t, poll_ports(f, ports, 1, xen_now_ns(f->vm.xen) + 30000000) == 0);
-	dt = mono_ns() - t0;
+	dt = fake_now_ns() - t0;
 	KTAP_EXPECT(t, dt >= 30000000 && dt < 1000000000);
 
 	/* A delivery from another thread ends the wait early. */
 	k.port = (uint32_t)p;
 	pthread_create(&th, NULL, kick_later, &k);
-	t0 = mono_ns();
+	t0 = fake_now_ns();
 	KTAP_EXPECT(t, poll_ports(f, ports, 1, xen_now_ns(f->vm.xen) + 5000000000ULL) == 0);
-	dt = mono_ns() - t0;
+	dt = fake_now_ns() - t0;
 	pthread_join(th, NULL);
 	KTAP_EXPECT(t, dt >= 15000000 && dt < 2000000000ULL);
 	KTAP_EXPECT(t, fake_test_bit(f, SHINFO + 2048, (unsigned int)p));
 
 	/* Already pending: no wait at all, in the compat layout too. */
 	f->longmode = false;
-	t0 = mono_ns();
+	t0 = fake_now_ns();
 	KTAP_EXPECT(t, poll_ports(f, ports, 1, 0) == 0);
-	KTAP_EXPECT(t, mono_ns() - t0 < 500000000ULL);
+	KTAP_EXPECT(t, fake_now_ns() - t0 < 500000000ULL);
 	fake_vm_free(f);
 	ktap_case_end(t, "poll: checks, timeout, early wake, compat");
 }
@@ -173,16 +164,16 @@ static void test_block(struct ktap *t)
 
 	KTAP_EXPECT(t, fake_map_shared_info(f, SHINFO_GFN) == 0);
 	f->ram[SHINFO + 1] = 1;	/* events masked */
-	t0 = mono_ns();
+	t0 = fake_now_ns();
 	KTAP_EXPECT(t, schedop(f, SCHEDOP_block, NULL, 0) == 0);
-	dt = mono_ns() - t0;
+	dt = fake_now_ns() - t0;
 	/* Block re-enables delivery and never sleeps for long. */
 	KTAP_EXPECT(t, f->ram[SHINFO + 1] == 0);
 	KTAP_EXPECT(t, dt >= 5000000 && dt < 1000000000);
 	f->ram[SHINFO] = 1;	/* an upcall is pending: return at once */
-	t0 = mono_ns();
+	t0 = fake_now_ns();
 	KTAP_EXPECT(t, schedop(f, SCHEDOP_block, NULL, 0) == 0);
-	KTAP_EXPECT(t, mono_ns() - t0 < 5000000);
+	KTAP_EXPECT(t, fake_now_ns() - t0 < 5000000);
 	fake_vm_free(f);
 	ktap_case_end(t, "block: unmasks, bounded sleep, no sleep if pending");
 }

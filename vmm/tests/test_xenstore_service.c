@@ -104,14 +104,6 @@ static void ring_request(struct xenstore_domain_interface *in, uint32_t type,
 	ring_write(in, buf, sizeof(h) + len);
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* A fake machine with its loop thread and the store service on it. */
 struct wired {
 	struct fake_vm *f;
@@ -229,16 +221,16 @@ static void test_unannounced_payload(struct ktap *t)
 		goto out;
 	for (attempt = 1; attempt <= 5 && !timely; attempt++) {
 		struct xsd_sockmsg h = { XS_READ, 20 + attempt, 0, 5 };
-		uint64_t seen, deadline = now_us() + 2000000;
+		uint64_t seen, deadline = fake_now_ns() + 2000000000ULL;
 
 		ring_write(w.in, &h, sizeof(h));
 		KTAP_EXPECT(t, guest_send(w.f, w.port) == 0);
 		while (__atomic_load_n(&w.in->req_cons, __ATOMIC_ACQUIRE) !=
-		       w.in->req_prod && now_us() < deadline)
+		       w.in->req_prod && fake_now_ns() < deadline)
 			;
-		seen = now_us();
+		seen = fake_now_ns();
 		ring_write(w.in, "name", 5);
-		timely = now_us() - seen < 5000;
+		timely = fake_now_ns() - seen < 5000000;
 		answered = ring_reply(w.in, &m) && m.hdr.req_id == h.req_id &&
 			   !strcmp(m.body, "quiet");
 		if (!answered && !timely) {
