@@ -80,16 +80,16 @@ static void svc_notify_guest(void *opaque)
 }
 
 /*
- * Loop thread (the ring's callback). Re-armed on every move, so the
- * recheck comes after the last one, whose race it is there to cover.
+ * Loop thread (the ring's callback; the ring is created after the
+ * timerfd). Re-armed on every move, so the recheck comes after the last
+ * one, whose race it is there to cover.
  */
 static void svc_recheck_soon(void *opaque)
 {
 	struct xs_service *svc = opaque;
 	struct itimerspec it = { .it_value = { 0, RECHECK_NS } };
 
-	if (svc->recheck_fd >= 0)
-		timerfd_settime(svc->recheck_fd, 0, &it, NULL);
+	timerfd_settime(svc->recheck_fd, 0, &it, NULL);
 }
 
 static void svc_recheck(void *opaque, int fd, uint32_t events)
