@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build (once, cached) the testbed's outer QEMU: Debian's own
-# bookworm-backports qemu-system-x86 source, with Debian's patches, plus
-# tests/testbed/qemu/*.patch (our fixes to its SVM world switch, see
+# bookworm-backports qemu-system-x86 source (with Debian's patches where
+# the mirror serves them), plus tests/testbed/qemu/*.patch (our fixes to its SVM world switch, see
 # "The testbed's QEMU" in Documentation/testbed.rst), configured for an
 # x86_64 TCG system emulator and nothing else. Prints the binary's path.
 #
@@ -28,7 +28,7 @@ if [ -f "$dir/.done" ]; then
 	echo "$bin"
 	exit 0
 fi
-[ "${1:-}" = --path ] && die "no patched QEMU in $dir: run 'make deps'"
+[ "${1:-}" = --path ] && die "no patched QEMU in $dir: run $0 to build it"
 
 # Debian's source, through a private apt configuration (deb-src of the
 # URI deps.sh gave bookworm-backports), leaving the machine's own apt
